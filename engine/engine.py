@@ -1,0 +1,66 @@
+"""The engine: state, jobs, recipe and SSH behind one `call()` entry point.
+
+Every way in (the TUI's in-process client, the HTTP server, the `call`
+command) sends the same request objects through `Engine.call`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.dispatch import dispatch
+from engine.jobs import Jobs
+from engine.paths import StateLayout
+from engine.recipe import Recipe, load_recipe
+from engine.store import Store
+
+log = logging.getLogger("engine")
+
+
+class Engine:
+    """One installer engine working on one state directory."""
+
+    version = __version__
+
+    def __init__(self, state_dir: Path, *, recipe: Recipe | None = None) -> None:
+        self.layout = StateLayout(Path(state_dir))
+        self.layout.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.layout.root, 0o700)
+        self.store = Store(self.layout.database)
+        self.jobs = Jobs(self.store)
+        self.recipe = recipe or load_recipe()
+        self.client_public_key = ""
+        self.started = False
+
+    async def start(self) -> None:
+        """Recover jobs a previous engine left running and make the installer's SSH key."""
+        from engine.ssh import generate_client_key
+
+        for job_id in self.jobs.recover_interrupted():
+            log.warning("job %s marked failed after restart", job_id)
+        self.client_public_key = generate_client_key(self.layout.client_key)
+        self.started = True
+        log.info("engine started on %s", self.layout.root)
+
+    async def stop(self) -> None:
+        await self.jobs.stop()
+        self.store.close()
+        self.started = False
+        log.info("engine stopped")
+
+    async def call(self, request: Any, *, owner: str = "local") -> dict[str, Any]:
+        if not self.started:
+            await self.start()
+        return await dispatch(self, request, owner=owner)
+
+
+def register_actions() -> None:
+    """Import the action modules so that their routes are registered."""
+    from engine.actions import deploy, jobs, nodes, platform, unavailable  # noqa: F401
+
+
+register_actions()
