@@ -1,0 +1,119 @@
+"""Recipes: what an action runs on which nodes, read from a package's recipe.yaml.
+
+A recipe lists, per action, its steps; a step has tasks that run one after
+another, and each task runs one command on every node that matches it, on
+up to `parallel` nodes at once. The engine ships the demo recipe (its
+scripts simulate an install inside each node's login directory) and uses it
+until an installer package with a recipe of its own is installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEMO_RECIPE_DIR = Path(__file__).parent / "recipes" / "demo"
+
+PLACEHOLDERS = ("stage", "node_id", "hostname", "zone_id", "role", "sub_roles", "mgmt_ip")
+
+
+class RecipeError(Exception):
+    """A recipe file that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Match(_Strict):
+    """Nodes a task runs on: a node matches when its role or one of its sub-roles is listed."""
+
+    roles: list[str] = Field(default_factory=list)
+    sub_roles: list[str] = Field(default_factory=list)
+
+    def selects(self, role: str, sub_roles: list[str]) -> bool:
+        if not self.roles and not self.sub_roles:
+            return True
+        return role in self.roles or any(sub_role in self.sub_roles for sub_role in sub_roles)
+
+
+class Task(_Strict):
+    run: list[str] = Field(min_length=1, description="Command and arguments; placeholders filled per node.")
+    match: Match = Field(default_factory=Match)
+    parallel: int = Field(default=50, ge=1, description="Nodes running this task at once.")
+    timeout: float = Field(default=600, gt=0, description="Seconds one node may take.")
+    retries: int = Field(default=0, ge=0, le=10, description="Extra attempts on a node after a failure.")
+
+
+class Step(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    builtin: str | None = Field(default=None, description="Engine work done before the tasks: preflight, distribute_config.")
+    tasks: list[Task] = Field(default_factory=list)
+
+
+class ActionRecipe(_Strict):
+    steps: list[Step] = Field(min_length=1)
+
+
+class FactsCommand(_Strict):
+    run: list[str] = Field(min_length=1)
+    timeout: float = 30
+
+
+class Preflight(_Strict):
+    min_mem_mb: int = 1024
+    min_disk_gb: int = 10
+    max_time_skew_s: float = 30
+    virt_kinds: list[str] = Field(default_factory=lambda: ["hyper"])
+
+
+class RoleSpec(_Strict):
+    kind: str
+    sub_roles: list[str] = Field(default_factory=list)
+
+
+class Recipe(_Strict):
+    name: str
+    qingcloud_version: str
+    stage_dir: str = ".qingcloud-installer"
+    facts: FactsCommand
+    preflight: Preflight = Field(default_factory=Preflight)
+    roles: dict[str, RoleSpec]
+    deploy_modes: dict[str, dict[str, Any]]
+    actions: dict[str, ActionRecipe]
+
+    #: Directory the recipe was read from; its contents are staged on nodes.
+    directory: Path = Path(".")
+
+    def role_catalog(self) -> dict[str, Any]:
+        """The role catalog in the plain shape the configuration validator takes."""
+        return {
+            "roles": {name: spec.model_dump() for name, spec in self.roles.items()},
+            "deploy_modes": self.deploy_modes,
+        }
+
+    def role_kind(self, role: str) -> str:
+        spec = self.roles.get(role)
+        return spec.kind if spec else ""
+
+
+def load_recipe(directory: Path = DEMO_RECIPE_DIR) -> Recipe:
+    """Read and check `recipe.yaml` of a recipe directory."""
+    path = directory / "recipe.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise RecipeError(f"cannot read recipe {path}: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        raise RecipeError(f"recipe {path} is not valid YAML: {error}") from error
+
+    try:
+        recipe = Recipe.model_validate({**data, "directory": directory})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise RecipeError(f"recipe {path}: {where}: {first['msg']}") from error
+    return recipe
