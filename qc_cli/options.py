@@ -1,0 +1,85 @@
+"""Command-line options shared by the wizard, `serve` and `call`, and what they build."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+from pathlib import Path
+
+from engine.lab.layout import LAB_STEPS
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"'{value}' is not HOST:PORT, e.g. 127.0.0.1:8750")
+    host = host.strip("[]")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise argparse.ArgumentTypeError(
+            f"'{host}' is not a loopback address; this version serves the API on loopback only "
+            "because it has no authentication or TLS yet"
+        )
+    return host, int(port)
+
+
+def parse_lab_failure(value: str) -> tuple[str, str]:
+    node, sep, step = value.partition(":")
+    if not sep or not node or step not in LAB_STEPS:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not NODE:STEP; NODE is a node id or hostname, STEP one of {', '.join(LAB_STEPS)}"
+        )
+    return node, step
+
+
+def positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"'{value}' must be greater than 0")
+    return number
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("engine")
+    group.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS,
+                       help="state directory (default: $QCI_STATE_DIR, /var/lib/qingcloud-installer for root, "
+                            "else the XDG state directory; the lab uses a directory of its own)")
+    group.add_argument("--lab", action="store_true", default=argparse.SUPPRESS,
+                       help="run against the built-in lab of simulated nodes on loopback")
+    group.add_argument("--lab-speed", type=positive_float, default=argparse.SUPPRESS, metavar="FACTOR",
+                       help="divide the lab's pauses by FACTOR (default 1: a deploy takes about half a minute)")
+    group.add_argument("--lab-fail", type=parse_lab_failure, action="append", default=argparse.SUPPRESS,
+                       metavar="NODE:STEP", help="make that lab node fail that deploy step once (repeatable)")
+
+
+def engine_settings(args: argparse.Namespace) -> tuple[Path, bool, float, list[tuple[str, str]]]:
+    """(state directory, lab, lab speed, lab failures) from options given before or after the command."""
+    from engine.paths import default_state_dir
+
+    lab = bool(getattr(args, "lab", False))
+    state_dir = getattr(args, "state_dir", None) or default_state_dir(lab=lab)
+    speed = getattr(args, "lab_speed", 1.0)
+    failures = list(getattr(args, "lab_fail", []) or [])
+    return Path(state_dir), lab, speed, failures
+
+
+def configure_logging(state_dir: Path, *, to_stderr: bool = False) -> None:
+    """Engine logs go to engine.log in the state directory, never onto the wizard's screen."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [logging.FileHandler(state_dir / "engine.log", encoding="utf-8")]
+    if to_stderr:
+        handlers.append(logging.StreamHandler())
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)

@@ -1,0 +1,56 @@
+"""Opening the terminal wizard on a local engine, the lab, or a remote server."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from engine.client import Client, HttpClient, LocalClient
+from qc_cli.options import configure_logging, engine_settings
+
+
+def run_wizard(args: argparse.Namespace) -> int:
+    from tui.app import run_tui
+    from tui.i18n import language_from_environment
+
+    lang = args.lang or language_from_environment(dict(os.environ))
+    state = {}
+
+    if args.server:
+        async def connect_remote() -> Client:
+            state["client"] = HttpClient(args.server)
+            return state["client"]
+
+        async def disconnect_remote() -> None:
+            await state["client"].close()
+
+        return run_tui(connect_remote, lang=lang, disconnect=disconnect_remote)
+
+    from engine.engine import Engine
+
+    state_dir, lab, speed, failures = engine_settings(args)
+    configure_logging(state_dir)
+    engine = Engine(state_dir)
+
+    async def connect() -> Client:
+        if lab:
+            from engine.lab.session import LabSession
+
+            session = LabSession(engine, speed=speed, failures=failures)
+            await session.start()
+            state["session"] = session
+            return LocalClient(engine, description="lab")
+        await engine.start()
+        return LocalClient(engine)
+
+    async def disconnect() -> None:
+        if "session" in state:
+            await state["session"].stop()
+        await engine.stop()
+
+    try:
+        return run_tui(connect, lang=lang, disconnect=disconnect)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
