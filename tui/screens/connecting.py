@@ -1,0 +1,50 @@
+"""The first screen: shown while the app connects to the engine, and when that fails."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Static
+
+from tui.i18n import N_, _
+from tui.screens.base import InstallerScreen
+from tui.widgets.api_error import ApiErrorPanel
+from tui.widgets.platform_line import PlatformLine
+
+
+class ConnectingScreen(InstallerScreen):
+    """Connection progress; F5 retries after a failure."""
+
+    BINDINGS = [Binding("f5", "retry", N_("Retry"))]
+
+    def __init__(self) -> None:
+        super().__init__(id="connecting")
+        self.failed = False
+
+    def compose(self) -> ComposeResult:
+        yield PlatformLine()
+        yield Static(_("Connecting to the engine..."), id="connect-message")
+        yield ApiErrorPanel()
+        yield Footer(show_command_palette=False, compact=True)
+
+    def show_connecting(self) -> None:
+        self.failed = False
+        self.error_panel.clear()
+        self.query_one("#connect-message", Static).update(_("Connecting to the engine..."))
+        self.refresh_bindings()
+
+    def show_failure(self, error: BaseException) -> None:
+        self.failed = True
+        self.query_one("#connect-message", Static).update(
+            _("Could not connect to the engine. Press F5 to try again or F10 to quit."))
+        self.error_panel.show_text(_("Connection failed: {error}").format(error=str(error) or type(error).__name__))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "retry":
+            return self.failed
+        return True
+
+    def action_retry(self) -> None:
+        self.show_connecting()
+        self.app.connect_engine()  # type: ignore[attr-defined]
