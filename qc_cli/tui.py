@@ -49,8 +49,13 @@ def run_wizard(args: argparse.Namespace) -> int:
             await state["session"].stop()
         await engine.stop()
 
+    config_path = ""
+    if lab:
+        from engine.lab.session import LabSession
+
+        config_path = str(LabSession.sample_config_location(engine))
     try:
-        return run_tui(connect, lang=lang, disconnect=disconnect)
+        return run_tui(connect, lang=lang, disconnect=disconnect, config_path=config_path)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

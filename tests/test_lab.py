@@ -564,3 +564,21 @@ def test_prepare_node_dir_keeps_state(tmp_path: Path) -> None:
     assert (root / ".lab-node" / "nics").read_text() == "nic=eth0 172.16.80.7/24\n"
     assert (root / ".lab-control" / "speed").read_text() == "4\n"
     assert (root / "var").is_dir()
+
+
+async def test_session_failure_outlasts_step_retries(tmp_path):
+    """A --lab-fail on a retried step fails the whole deploy job, then the re-run succeeds."""
+    from engine.engine import Engine
+    from engine.lab.session import LabSession
+
+    engine = Engine(tmp_path / "state")
+    session = LabSession(engine, speed=200, failures=[("pek3ar01n05", "install")])
+    await session.start()
+    marker = session.lab.node_root("pek3ar01n05") / ".lab-control" / "fail" / "install"
+    try:
+        attempts = session.step_attempts("install")
+        assert attempts == 2
+        assert marker.read_text().strip() == "2"
+    finally:
+        await session.stop()
+        await engine.stop()

@@ -66,14 +66,24 @@ def set_speed(root: Path, speed: float) -> None:
     _write_atomic(control / "speed", f"{float(speed):g}\n")
 
 
-def set_failure(root: Path, step: str, *, once: bool = True) -> None:
-    """Make the demo script of `step` fail on this node: at its next run only, or always."""
+def set_failure(root: Path, step: str, *, once: bool = True, times: int | None = None) -> None:
+    """Make the demo script of `step` fail on this node: at its next run only, always, or `times` runs.
+
+    A step the recipe retries needs `times` equal to its attempts to fail a
+    whole job: a single failure is absorbed by the retry.
+    """
     if step not in LAB_STEPS:
         raise ValueError(f"unknown step {step!r}: expected one of {', '.join(LAB_STEPS)}")
+    if times is not None and times < 1:
+        raise ValueError(f"invalid failure count {times!r}: expected 1 or more")
 
     fail_dir = root / CONTROL_DIR / "fail"
     fail_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(fail_dir / step, "once\n" if once else "always\n")
+    if times is not None:
+        mode = f"{times}\n"
+    else:
+        mode = "once\n" if once else "always\n"
+    _write_atomic(fail_dir / step, mode)
 
 
 def clear_failures(root: Path) -> None:

@@ -170,13 +170,13 @@ class Lab:
         """Return the directory of the node with this id or hostname, running or not."""
         return self.lab_dir / "nodes" / self._resolve(name).node_id
 
-    def set_failure(self, name: str, step: str, *, once: bool = True) -> None:
-        """Make `step` fail on the node with this id or hostname, once or always.
+    def set_failure(self, name: str, step: str, *, once: bool = True, times: int | None = None) -> None:
+        """Make `step` fail on the node with this id or hostname: once, always, or `times` runs.
 
         `start` replaces the injected failures with those given to the constructor,
         so call this on a running lab.
         """
-        set_failure(self.node_root(name), step, once=once)
+        set_failure(self.node_root(name), step, once=once, times=times)
 
     def clear_failures(self) -> None:
         """Remove the injected failures of every node."""

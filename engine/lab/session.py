@@ -30,17 +30,33 @@ class LabSession:
 
     def __init__(self, engine: Engine, *, speed: float = 1.0, failures: Sequence[tuple[str, str]] = ()) -> None:
         self.engine = engine
+        self.failures = list(failures)
         self.lab = Lab(engine.layout.lab_dir, speed=speed, failures=failures)
+
+    def step_attempts(self, step_name: str) -> int:
+        """How many runs of a deploy step one job makes on a node that keeps failing it."""
+        for step in self.engine.recipe.actions["DeployQingCloud"].steps:
+            if step.name == step_name:
+                return max((task.retries + 1 for task in step.tasks), default=1)
+        return 1
+
+    @staticmethod
+    def sample_config_location(engine: Engine) -> Path:
+        """Where the lab puts a copy of the reference's two-zone configuration."""
+        return engine.layout.root / "config-qingcloud.json"
 
     @property
     def sample_config_path(self) -> Path:
-        """The reference's two-zone configuration, copied into the lab's state directory."""
-        return self.engine.layout.root / "config-qingcloud.json"
+        return self.sample_config_location(self.engine)
 
     async def start(self) -> None:
         if not self.engine.started:
             await self.engine.start()
         addresses = await self.lab.start([self.engine.client_public_key])
+        # A failure asked for on the command line fails one whole deploy job,
+        # so it must outlast the step's retries; the re-run then succeeds.
+        for node, step in self.failures:
+            self.lab.set_failure(node, step, times=self.step_attempts(step))
         if not self.sample_config_path.exists():
             shutil.copyfile(SAMPLE_CONFIG, self.sample_config_path)
 

@@ -52,16 +52,28 @@ node_hostname() {
 }
 
 # check_injected_failure STEP: fail the way STEP would fail on a real node when
-# the lab requested it. A "once" failure is removed by the run that reports it.
+# the lab requested it. A "once" failure is removed by the run that reports it,
+# a count N fails N runs, and "always" stays until it is cleared.
 check_injected_failure() {
     marker=$CONTROL_DIR/fail/$1
     [ -f "$marker" ] || return 0
 
     mode=
     read -r mode < "$marker" || :
-    if [ "$mode" = once ]; then
-        rm -f "$marker"
-    fi
+    case $mode in
+        once) rm -f "$marker" ;;
+        always) ;;
+        *[!0-9]*|'') ;;
+        *)
+            # A count: fail that many runs, so that a step's retries fail too.
+            if [ "$mode" -le 1 ]; then
+                rm -f "$marker"
+            else
+                echo "$((mode - 1))" > "$marker.tmp" && mv "$marker.tmp" "$marker"
+            fi
+            mode="count $mode"
+            ;;
+    esac
 
     case $1 in
         preflight) reason="ntpdate: no server suitable for synchronization found" ;;
