@@ -26,7 +26,7 @@ PLACEHOLDER = re.compile(r"\{(stage|node_id|hostname|zone_id|role|sub_roles|mgmt
 
 @dataclass
 class JobNode:
-    """A node as one job sees it: how to reach it and what the configuration makes of it."""
+    """A node within one job: how to reach it and the role the configuration gives it."""
 
     node_id: str
     hostname: str

@@ -1,7 +1,7 @@
 """The HTTP API: `POST /` (and `POST /api`) with one JSON request object.
 
-The response status follows the ret_code family (200 for 0, 400 for 1100,
-404 for 2100, 409 for 5100 and 5200, ...); the body is the same response
+The HTTP status follows the ret_code family (200 for 0, 400 for 1100, 404
+for 2100, 409 for 5100 and 5200, and so on). The body is the same response
 object the in-process client gets.
 """
 
@@ -32,7 +32,7 @@ def error_body(action: str, ret_code: int, message: str) -> JSONResponse:
 
 
 def parse_body(raw: bytes) -> tuple[Any, str | None]:
-    """The request object, or None and a message naming line and column of the JSON error."""
+    """Parse a request body into (object, None), or (None, message naming line and column)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -45,7 +45,7 @@ def parse_body(raw: bytes) -> tuple[Any, str | None]:
 
 def build_app(engine: Engine, *, on_startup: Callable[[], Awaitable[None]] | None = None,
               on_shutdown: Callable[[], Awaitable[None]] | None = None) -> Starlette:
-    """A Starlette app serving `engine`; the hooks run inside the server's event loop."""
+    """Build the Starlette app serving `engine`. The hooks run inside the server's event loop."""
 
     async def api(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")

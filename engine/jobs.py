@@ -38,11 +38,11 @@ def step_status(index: int) -> str:
 
 
 class StepFailed(Exception):
-    """A step that cannot finish; the message is the log line that says why."""
+    """A step that cannot finish. Its message is the log line that explains why."""
 
 
 class JobContext:
-    """What a running job's code uses to report: status, steps, node progress, log lines."""
+    """Reporting interface of a running job: status, steps, node progress, log lines."""
 
     def __init__(self, store: Store, job: JobRecord) -> None:
         self.store = store

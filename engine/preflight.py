@@ -17,7 +17,7 @@ from engine.jobs import StepFailed
 
 
 def preflight_problems(node: JobNode, facts: dict[str, Any], executor: Executor, now: float) -> list[str]:
-    """What keeps a node from being deployed, as sentences naming the fact and the limit."""
+    """List what keeps a node from being deployed, each naming the fact and the limit."""
     limits = executor.recipe.preflight
     kind = executor.recipe.role_kind(node.role)
     problems = []

@@ -94,7 +94,7 @@ async def test_unavailable_action_says_so_and_changes_nothing(engine):
 
 
 async def test_every_seed_request_gets_a_response_family(engine):
-    """Each of the reference's 22 requests is routed: answered, or refused with a known family."""
+    """Each of the reference's 22 requests is routed, and succeeds or fails with a known family."""
     examples = json.loads(SEED_EXAMPLES.read_text(encoding="utf-8"))
     assert len(examples) == 22
 

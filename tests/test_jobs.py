@@ -22,7 +22,7 @@ def test_log_keys_pad_to_three_digits():
     assert log_keys(1, 3, 3) == ["001", "002", "003"]
 
 
-def test_log_keys_widen_past_999_and_sort_as_text():
+def test_log_keys_widen_past_999():
     keys = log_keys(995, 10, 1004)
 
     assert keys[0] == "0995"
@@ -133,7 +133,7 @@ async def test_job_left_running_is_failed_at_next_start(tmp_path):
     assert "step1 install" in last_line
 
 
-async def test_get_log_tails_with_offset_and_filters_by_status(tmp_path):
+async def test_get_log_offset_and_status(tmp_path):
     engine = Engine(tmp_path / "state")
     await engine.start()
     job = engine.jobs.create("DeployQingCloud", owner="test", params={}, step_names=["a", "b"], lock_keys=["z"])

@@ -19,7 +19,7 @@ log = logging.getLogger("engine.platform")
 
 CONFIG_STEPS = ["validate", "render"]
 
-#: Platform-wide defaults, used until a configuration says otherwise.
+#: Platform-wide defaults, used until a configuration sets other values.
 PLATFORM_DEFAULTS = {
     "platform_name": "qingcloud",
     "domain": "",
@@ -75,8 +75,8 @@ async def validate_qingcloud_config(
 
 @route("QingCloud", "ConfigQingCloud", q.ConfigQingCloudRequest, changes_state=True)
 async def config_qingcloud(engine: "Engine", request: q.ConfigQingCloudRequest, owner: str) -> dict[str, Any]:
-    # Validate before creating the job, so that a bad configuration gets its
-    # answer at once and leaves no job and no state behind.
+    # Validate before creating the job, so that a bad configuration is rejected
+    # at once and leaves no job and no state behind.
     report = validate(engine, request.config)
     first = report.first_error()
     if first is not None:
@@ -181,7 +181,7 @@ async def describe_qingcloud(engine: "Engine", request: q.DescribeQingCloudReque
         "region_id": platform["region_id"],
         "is_deployed": int(bool(zones) and all(zone.is_deployed for zone in zones)),
         "is_activated": 0,
-        # NOTE: hosts stays empty until the recipe says which service names map to which address.
+        # NOTE: hosts stays empty because the recipe does not yet map service names to addresses.
         "hosts": [],
         "create_time": platform["create_time"],
         "update_time": platform["update_time"],
@@ -195,7 +195,7 @@ async def describe_qingcloud(engine: "Engine", request: q.DescribeQingCloudReque
 
 
 def describe_zone(engine: "Engine", zone: Any, nodes: list[Any]) -> dict[str, Any]:
-    """A zone's facts, its node counts counted from its configuration's roles."""
+    """Describe a zone; its node counts are counted from its configuration's roles."""
     merged = zone.config.get("merged", {})
     roles = zone.config.get("settings", {}).get("roles", {})
 
