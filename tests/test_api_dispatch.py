@@ -7,7 +7,7 @@ import pytest
 
 from engine.engine import Engine
 
-SEED_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "seed-examples.json"
+SEED_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "seed-examples.json"
 
 
 @pytest.fixture

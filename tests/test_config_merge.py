@@ -26,7 +26,7 @@ from engine.config import (
 # nor the slow-generation check may fail a property.
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "config-qingcloud.seed.json"
+SEED = Path(__file__).resolve().parent / "fixtures" / "config-qingcloud.seed.json"
 CATALOG = RoleCatalog.from_dict(DEFAULT_ROLE_CATALOG)
 
 

@@ -20,7 +20,7 @@ from engine.config import (
     validate_config,
 )
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "config-qingcloud.seed.json"
+SEED = Path(__file__).resolve().parent / "fixtures" / "config-qingcloud.seed.json"
 CATALOG = RoleCatalog.from_dict(DEFAULT_ROLE_CATALOG)
 
 _PEK3A_ADDRESSES = ["172.16.80.11", "172.16.80.12", "172.16.80.5", "172.16.80.6",

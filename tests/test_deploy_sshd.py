@@ -24,7 +24,7 @@ from engine.ssh import generate_client_key
 
 pytestmark = pytest.mark.sshd
 
-SEED_CONFIG = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "config-qingcloud.seed.json"
+SEED_CONFIG = Path(__file__).resolve().parent / "fixtures" / "config-qingcloud.seed.json"
 ZONE_NODES = [*PEK3A_NODES, *PEK3B_NODES]
 STEP_NAMES = ["preflight", "distribute_config", "install", "configure_network", "start_services", "verify"]
 #: Pause divisor for the demo scripts: quick, yet slow enough for polling to see most steps.

@@ -9,7 +9,7 @@ import pytest
 
 from tui.screens.config_source import ConfigFileError, parse_config_text, read_config_file
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEED_RAW = FIXTURES / "config-qingcloud.seed-raw.txt"
 SEED_JSON = FIXTURES / "config-qingcloud.seed.json"
 

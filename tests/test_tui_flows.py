@@ -24,7 +24,7 @@ from tui.widgets.platform_line import PlatformLine
 from tui.widgets.step_list import StepList
 
 SIZE = (80, 24)
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEED_RAW = FIXTURES / "config-qingcloud.seed-raw.txt"
 SEED_JSON = FIXTURES / "config-qingcloud.seed.json"
 
