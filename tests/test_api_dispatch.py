@@ -122,3 +122,15 @@ async def test_get_log_of_unknown_job_names_it(engine):
 
     assert response["ret_code"] == 2100
     assert "j-abcdefgh" in response["message"]
+
+
+async def test_validate_returns_files_and_diff(engine):
+    config = json.loads((SEED_EXAMPLES.parent / "config-qingcloud.seed.json").read_text(encoding="utf-8"))["config"]
+
+    response = await engine.call({"action": "ValidateQingCloudConfig", "request_type": "QingCloud", "config": config})
+
+    assert response["valid"] is True
+    assert sorted(response["files"]["pek3b"]) == ["settings.pek3b.yaml", "variables.pek3b.yaml"]
+    assert "deploy_mode: fusion" in response["files"]["pek3b"]["variables.pek3b.yaml"]
+    assert "+++ new/variables.pek3a.yaml" in response["diff"]["pek3a"]
+    assert "+deploy_mode: standard" in response["diff"]["pek3a"]

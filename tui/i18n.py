@@ -100,14 +100,21 @@ def _parse_po_string(token: str, source: str, number: int) -> str:
 
 
 def load_catalog(language: str) -> dict[str, str]:
-    """Return the catalog of a language, parsing `locale/<language>.po` on first use."""
+    """Return the catalog of a language, parsing its .po files on first use.
+
+    A language's catalog is `locale/<language>.po` plus any `locale/<language>.*.po`
+    (one per part of the wizard), merged in name order.
+    """
     if language == ENGLISH:
         return {}
 
     if language not in _catalogs:
-        path = LOCALE_DIR / f"{language}.po"
-        _catalogs[language] = parse_po(path.read_text(encoding="utf-8"), source=str(path))
-        log.debug("loaded %d messages from %s", len(_catalogs[language]), path)
+        catalog: dict[str, str] = {}
+        paths = [LOCALE_DIR / f"{language}.po", *sorted(LOCALE_DIR.glob(f"{language}.*.po"))]
+        for path in paths:
+            catalog.update(parse_po(path.read_text(encoding="utf-8"), source=str(path)))
+        _catalogs[language] = catalog
+        log.debug("loaded %d messages from %s", len(catalog), ", ".join(path.name for path in paths))
 
     return _catalogs[language]
 

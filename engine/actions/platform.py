@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -65,12 +66,42 @@ def issue_list(report: "ValidationReport") -> list[dict[str, str]]:
     ]
 
 
+def review_files(engine: "Engine", report: "ValidationReport") -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Render each valid zone's files and diff them against the zone's current version.
+
+    Returns (zone -> file name -> text, zone -> unified diff). A zone never
+    configured before is diffed against empty files.
+    """
+    from engine.config.render import render_zone_files
+
+    files: dict[str, dict[str, str]] = {}
+    diffs: dict[str, str] = {}
+    for zone_id, zone in sorted(report.zones.items()):
+        rendered = render_zone_files(zone)
+        current = engine.store.get_zone(zone_id)
+        applied = current.config.get("files", {}) if current else {}
+        parts = []
+        for name, text in rendered.items():
+            parts.extend(difflib.unified_diff(
+                applied.get(name, "").splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                fromfile=f"applied/{name}",
+                tofile=f"new/{name}",
+            ))
+        files[zone_id] = rendered
+        diffs[zone_id] = "".join(parts)
+    return files, diffs
+
+
 @route("QingCloud", "ValidateQingCloudConfig", q.ValidateQingCloudConfigRequest, changes_state=False)
 async def validate_qingcloud_config(
     engine: "Engine", request: q.ValidateQingCloudConfigRequest, owner: str
 ) -> dict[str, Any]:
     report = validate(engine, request.config)
-    return {"valid": report.ok, "issues": issue_list(report), "zones": zone_summary(report)}
+    response: dict[str, Any] = {"valid": report.ok, "issues": issue_list(report), "zones": zone_summary(report)}
+    if report.ok:
+        response["files"], response["diff"] = review_files(engine, report)
+    return response
 
 
 @route("QingCloud", "ConfigQingCloud", q.ConfigQingCloudRequest, changes_state=True)

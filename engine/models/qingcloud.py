@@ -93,6 +93,12 @@ class ValidateQingCloudConfigResponse(Response):
     valid: bool = Field(description="True when no issue is an error.")
     issues: list[ValidationIssue]
     zones: dict[str, ZoneSummary]
+    files: dict[str, dict[str, str]] | None = Field(
+        default=None, description="When valid: zone -> rendered variables/settings file name -> text."
+    )
+    diff: dict[str, str] | None = Field(
+        default=None, description="When valid: zone -> unified diff of the rendered files against the applied ones."
+    )
 
 
 # 1.3 DeployQingCloud
