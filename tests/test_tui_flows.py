@@ -52,7 +52,7 @@ async def connected(pilot, app: InstallerApp) -> None:
 
 async def open_configuration(pilot, app: InstallerApp, path: Path) -> ConfigurationScreen:
     await connected(pilot, app)
-    await pilot.press("f3")
+    await pilot.press("f4")
     await wait_until(pilot, lambda: isinstance(app.screen, ConfigurationScreen), "the configuration screen shows")
 
     app.screen.query_one("#config-path", Input).value = str(path)
@@ -64,7 +64,7 @@ async def open_configuration(pilot, app: InstallerApp, path: Path) -> Configurat
 
 async def open_deploy(pilot, app: InstallerApp) -> DeployScreen:
     await connected(pilot, app)
-    await pilot.press("f4")
+    await pilot.press("f5")
     await wait_until(pilot, lambda: isinstance(app.screen, DeployScreen), "the deploy screen shows")
     await wait_until(pilot, lambda: app.screen.query_one("#deploy-nodes", SelectionList).option_count > 0,
                      "the deploy screen lists the nodes")
@@ -100,7 +100,7 @@ async def test_overview_refresh_key_reads_again():
         await app.workers.wait_for_complete()
         before = len(client.calls_of("DescribeNodes"))
 
-        await pilot.press("f5")
+        await pilot.press("ctrl+r")
         await app.workers.wait_for_complete()
 
         assert len(client.calls_of("DescribeNodes")) == before + 1
@@ -220,7 +220,7 @@ async def test_deploy_success_shows_every_step_done():
 
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview shows")
-        await pilot.press("f4")
+        await pilot.press("f5")
         await wait_until(pilot, lambda: app.screen is screen, "the deploy screen shows again")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -283,7 +283,7 @@ async def test_deploy_sends_only_selected_nodes():
 
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview shows")
-        await pilot.press("f4")
+        await pilot.press("f5")
         await wait_until(pilot, lambda: app.screen is screen, "the deploy screen shows again")
         await app.workers.wait_for_complete()
         assert "n-pek3a01r01" not in selection.selected, "the node stays unselected after reloading"
@@ -346,11 +346,11 @@ async def test_footer_fits_80_columns(lang):
         await wait_until(pilot, lambda: "f9" in footer_keys(app), "the re-run key appears")
 
         keys = footer_keys(app)
-        assert set(keys) == {"f2", "f3", "f4", "f5", "f8", "f9", "f10"}
+        assert set(keys) == {"f2", "f3", "f4", "f5", "ctrl+r", "f8", "f9", "f10"}
         for key, widget in keys.items():
             assert widget.region.right <= SIZE[0], f"{key} ends at column {widget.region.right}"
             assert widget.region.y == SIZE[1] - 1
-        assert keys["f8"].description == ("Start deploy" if lang == "en" else "开始部署")
+        assert keys["f8"].description == ("Start" if lang == "en" else "开始")
         assert keys["f8"].key_display == "F8"
 
         for widget_id in ("#deploy-nodes", "#deploy-steps", "#deploy-outcome", "#deploy-log"):
@@ -391,10 +391,10 @@ async def test_connect_failure_offers_retry():
 
         assert "Could not connect to the engine" in text(app, "#connect-message")
         assert "port 42201 in use" in str(app.screen.query_one(ApiErrorPanel).render())
-        assert "f5" in footer_keys(app)
+        assert "ctrl+r" in footer_keys(app)
         assert "f4" not in footer_keys(app), "screens that need the engine stay hidden"
 
-        await pilot.press("f5")
+        await pilot.press("ctrl+r")
         await connected(pilot, app)
 
         assert len(attempts) == 2
@@ -461,4 +461,4 @@ async def test_chinese_steps_and_footer():
         assert "安装角色" in visible_text
         assert "install" in visible_text
         assert visible_text.count("完成") == 6
-        assert footer_keys(app)["f4"].description == "部署"
+        assert footer_keys(app)["f5"].description == "部署"

@@ -47,7 +47,7 @@ def lab_app(tmp_path, **session_options) -> InstallerApp:
 
 async def load_and_apply(pilot, app: InstallerApp) -> None:
     await wait_until(pilot, lambda: isinstance(app.screen, OverviewScreen), "the lab is up", timeout=30)
-    await pilot.press("f3")
+    await pilot.press("f4")
     await wait_until(pilot, lambda: isinstance(app.screen, ConfigurationScreen), "the configuration screen shows")
 
     assert app.screen.query_one("#config-path", Input).value.endswith("config-qingcloud.json")
@@ -59,7 +59,7 @@ async def load_and_apply(pilot, app: InstallerApp) -> None:
 
 
 async def start_deploy(pilot, app: InstallerApp) -> DeployScreen:
-    await pilot.press("f4")
+    await pilot.press("f5")
     await wait_until(pilot, lambda: isinstance(app.screen, DeployScreen), "the deploy screen shows")
     screen = app.screen
     await wait_until(pilot, lambda: screen.query_one("#deploy-nodes").option_count == 13,

@@ -18,6 +18,7 @@ from tui.i18n import N_, set_language
 from tui.screens.configuration import ConfigurationScreen
 from tui.screens.connecting import ConnectingScreen
 from tui.screens.deploy import DeployScreen
+from tui.screens.nodes import NodesScreen
 from tui.screens.overview import OverviewScreen
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class InstallerApp(App[int], inherit_bindings=False):
 
     MODES = {
         "overview": OverviewScreen,
+        "nodes": NodesScreen,
         "configuration": ConfigurationScreen,
         "deploy": DeployScreen,
     }
@@ -50,8 +52,9 @@ class InstallerApp(App[int], inherit_bindings=False):
     # not inherited, so a stray XON cannot end the app during a deploy.
     BINDINGS = [
         Binding("f2", "show_mode('overview')", N_("Overview"), priority=True),
-        Binding("f3", "show_mode('configuration')", N_("Config"), priority=True),
-        Binding("f4", "show_mode('deploy')", N_("Deploy"), priority=True),
+        Binding("f3", "show_mode('nodes')", N_("Nodes"), priority=True),
+        Binding("f4", "show_mode('configuration')", N_("Config"), priority=True),
+        Binding("f5", "show_mode('deploy')", N_("Deploy"), priority=True),
         Binding("f10", "quit", N_("Quit"), priority=True),
         Binding("ctrl+c", "quit", N_("Quit"), show=False, priority=True),
     ]
@@ -94,7 +97,7 @@ class InstallerApp(App[int], inherit_bindings=False):
         try:
             client = await self._connect()
         # The caller's connect may fail in any way (sockets, SSH, a lab that does not
-        # start); the operator gets the message and F5 to retry.
+        # start); the operator gets the message and ctrl+r to retry.
         except Exception as error:
             log.exception("connecting to the engine failed")
             if isinstance(self.screen, ConnectingScreen):

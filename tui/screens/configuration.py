@@ -232,7 +232,7 @@ class ConfigurationScreen(InstallerScreen):
         job_status = str(status.get("status", ""))
 
         if job_status == "successful":
-            self.set_result("#apply-result", _("Configuration applied (job {job_id}). Press F4 to deploy.").format(
+            self.set_result("#apply-result", _("Configuration applied (job {job_id}). Press F5 to deploy.").format(
                 job_id=job_id), "$text-success")
         elif job_status == "failed":
             self.set_result("#apply-result", _("Job {job_id} failed; its log is below.").format(job_id=job_id),

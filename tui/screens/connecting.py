@@ -13,9 +13,9 @@ from tui.widgets.platform_line import PlatformLine
 
 
 class ConnectingScreen(InstallerScreen):
-    """Connection progress; F5 retries after a failure."""
+    """Connection progress; ctrl+r retries after a failure."""
 
-    BINDINGS = [Binding("f5", "retry", N_("Retry"))]
+    BINDINGS = [Binding("ctrl+r", "retry", N_("Retry"))]
 
     def __init__(self) -> None:
         super().__init__(id="connecting")
@@ -36,7 +36,7 @@ class ConnectingScreen(InstallerScreen):
     def show_failure(self, error: BaseException) -> None:
         self.failed = True
         self.query_one("#connect-message", Static).update(
-            _("Could not connect to the engine. Press F5 to try again or F10 to quit."))
+            _("Could not connect to the engine. Press ctrl+r to try again or F10 to quit."))
         self.error_panel.show_text(_("Connection failed: {error}").format(error=str(error) or type(error).__name__))
         self.refresh_bindings()
 

@@ -65,8 +65,8 @@ class DeployScreen(InstallerScreen):
     """Runs DeployQingCloud on the chosen nodes and follows the job to its end."""
 
     BINDINGS = [
-        Binding("f5", "refresh", N_("Refresh")),
-        Binding("f8", "start", N_("Start deploy")),
+        Binding("ctrl+r", "refresh", N_("Refresh")),
+        Binding("f8", "start", N_("Start")),
         Binding("f9", "rerun", N_("Re-run")),
     ]
 
@@ -147,7 +147,7 @@ class DeployScreen(InstallerScreen):
             selection.highlighted = 0
 
         if not self.nodes:
-            self.show_outcome([_("No registered node holds a role. Apply a configuration first (F3).")], "-warning")
+            self.show_outcome([_("No registered node holds a role. Apply a configuration first (F4).")], "-warning")
 
     def action_refresh(self) -> None:
         if self.job_running:
@@ -207,7 +207,7 @@ class DeployScreen(InstallerScreen):
                 status = await watch.read_status()
                 lines = await watch.read_new_lines()
                 if status is None or lines is None:
-                    self.show_outcome([_("Lost track of job {job_id}. Press F5 to look again.").format(
+                    self.show_outcome([_("Lost track of job {job_id}. Press ctrl+r to look again.").format(
                         job_id=watch.job_id)], "-error")
                     return
 

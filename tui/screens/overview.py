@@ -24,7 +24,7 @@ def yes_no(flag: Any) -> str:
 def describe_platform_state(platform: dict[str, Any]) -> str:
     """Return one line about the platform as a whole."""
     if not platform.get("zone_ids"):
-        return _("No zone is configured yet. Press F3 to load a configuration.")
+        return _("No zone is configured yet. Press F4 to load a configuration.")
     return _("Platform {name} in region {region}: status {status}, deployed: {deployed}.").format(
         name=platform.get("platform_name") or "-",
         region=platform.get("region_id") or "-",
@@ -44,7 +44,7 @@ def ssh_address(node: dict[str, Any]) -> str:
 class OverviewScreen(InstallerScreen):
     """The platform as DescribeQingCloud returns it, per zone, and the nodes from DescribeNodes."""
 
-    BINDINGS = [Binding("f5", "refresh", N_("Refresh"))]
+    BINDINGS = [Binding("ctrl+r", "refresh", N_("Refresh"))]
 
     def compose(self) -> ComposeResult:
         yield PlatformLine()
