@@ -279,7 +279,8 @@ def _host_key_error(target: SshTarget, trusted: list[asyncssh.SSHKey], offered: 
         HostKeyChanged(
             f"The {where} offered host key {shown_offered} instead of the trusted "
             f"{', '.join(trusted_fingerprints)}, so the installer refused to connect; if the node was "
-            "reinstalled, check the new fingerprint on its console and trust it again.",
+            "reinstalled, check the new fingerprint on its console and trust it with TrustNodeHostKey "
+            "(F7 on the nodes screen).",
             node_id=target.node_id,
             trusted_fingerprints=trusted_fingerprints,
             offered_fingerprints=offered_fingerprints,

@@ -36,12 +36,14 @@ _START_TIMEOUT = 10.0
 _DIE_WITH_PARENT = ("setpriv", "--pdeathsig", "KILL", "--") if shutil.which("setpriv") else ()
 _STOP_TIMEOUT = 10.0
 
-# Runs inside the new namespaces before sshd replaces it: $1 passwd copy, $2 group copy, $3 config.
+# Runs inside the new namespaces before sshd replaces it: $1 passwd copy, $2 group copy, $3 config,
+# $4 shadow copy or an empty string when no node logs in with a password.
 _NAMESPACE_SETUP = """set -e
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -m 0755 /run/sshd
 mount --bind "$1" /etc/passwd
 mount --bind "$2" /etc/group
+if [ -n "$4" ]; then mount --bind "$4" /etc/shadow; fi
 if [ -d /var/log ]; then mount -t tmpfs tmpfs /var/log; fi
 exec /usr/sbin/sshd -D -e -f "$3"
 """
@@ -106,6 +108,10 @@ class SshdCluster:
 
     Nodes that share an sshd share its host key. kill() and rekey() affect one node only:
     the node is first removed from a shared sshd, which reloads without it.
+
+    passwords maps node names to login passwords. Such a node accepts password authentication
+    and reads public keys only from ~/.ssh/authorized_keys in its own home, not from the shared
+    file that contains client_public_key, so a test can install a key over a password login.
     """
 
     def __init__(
@@ -116,6 +122,7 @@ class SshdCluster:
         client_public_key: str,
         max_startups: str = "200:30:400",
         max_sessions: int = 10,
+        passwords: dict[str, str] | None = None,
     ) -> None:
         if not names:
             raise ValueError("a cluster needs at least one node name")
@@ -126,6 +133,9 @@ class SshdCluster:
         for name in names:
             if not _USER_NAME.match(name):
                 raise ValueError(f"node name {name!r} is not a valid user name (lowercase letters, digits, _ and -)")
+        unknown = sorted(set(passwords or {}) - set(names))
+        if unknown:
+            raise ValueError(f"passwords name nodes that are not in the cluster: {unknown}")
         if any(character in str(workdir) for character in " %"):
             raise ValueError(f"workdir {workdir} must not contain spaces or %, which sshd_config would misread")
 
@@ -133,6 +143,7 @@ class SshdCluster:
         self.client_public_key = client_public_key.strip()
         self.max_startups = max_startups
         self.max_sessions = max_sessions
+        self.passwords = dict(passwords or {})
 
         addresses = [f"127.0.0.{FIRST_ADDRESS + index}" for index in range(len(names))]
         port = _free_port(addresses)
@@ -228,6 +239,26 @@ class SshdCluster:
             node.home.mkdir(parents=True, exist_ok=True)
         (self.workdir / "authorized_keys").write_text(self.client_public_key + "\n")
 
+        if self.passwords:
+            self._write_shadow()
+
+    def _write_shadow(self) -> None:
+        """Write a copy of /etc/shadow that adds a SHA-512 crypt hash for each node with a password."""
+        existing = Path("/etc/shadow").read_text() if os.path.exists("/etc/shadow") else ""
+        added = ""
+        for name, password in sorted(self.passwords.items()):
+            # The password goes to openssl on stdin, so it never shows in a process listing.
+            hashed = subprocess.run(
+                ["openssl", "passwd", "-6", "-stdin"], input=password + "\n", capture_output=True, text=True, check=True
+            ).stdout.strip()
+            # An empty "last change" field turns password ageing off, so the entry never expires.
+            added += f"{self.node(name).user}:{hashed}::0:99999:7:::\n"
+
+        shadow = self.workdir / "shadow"
+        descriptor = os.open(shadow, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as shadow_file:
+            shadow_file.write((existing.rstrip("\n") + "\n" + added) if existing.strip() else added)
+
     def _new_daemon(self, nodes: list[SshdNode], host_key: Path | None) -> _Daemon:
         directory = self.workdir / f"sshd-{len(list(self.workdir.glob('sshd-*')))}"
         directory.mkdir()
@@ -269,6 +300,13 @@ class SshdCluster:
         # Each address admits only its own node's user, so a wrong user/address pair fails to log in.
         for node in daemon.nodes:
             lines += [f"Match LocalAddress {node.host}", f"    AllowUsers {node.user}"]
+            if node.name in self.passwords:
+                # Node users have uid 0, and sshd applies PermitRootLogin to every uid 0 login.
+                lines += [
+                    "    PasswordAuthentication yes",
+                    "    PermitRootLogin yes",
+                    "    AuthorizedKeysFile .ssh/authorized_keys",
+                ]
         daemon.config.write_text("\n".join(lines) + "\n")
 
     # Processes
@@ -281,6 +319,7 @@ class SshdCluster:
                     "unshare", "-m", "-p", "-f", "--kill-child", "--mount-proc", "--",
                     "/bin/sh", "-c", _NAMESPACE_SETUP, "sh",
                     str(self.workdir / "passwd"), str(self.workdir / "group"), str(daemon.config),
+                    str(self.workdir / "shadow") if self.passwords else "",
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -98,7 +98,10 @@ def platform(sshd_cluster, tmp_path):
          "mgmt_ip": spec.mgmt_ip}
         for spec in ZONE_NODES
     ]
-    added = api.call("AddNodes", "Node", nodes=nodes)
+    scanned = api.call("ScanNodeHostKeys", "Node", nodes=nodes)
+    assert scanned["ret_code"] == 0, scanned
+    seen = [fingerprint for entry in scanned["host_keys"] for fingerprint in entry["fingerprints"]]
+    added = api.call("AddNodes", "Node", nodes=nodes, trusted_fingerprints=seen)
     assert added["ret_code"] == 0, added
 
     yield api, cluster

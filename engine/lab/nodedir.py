@@ -45,6 +45,8 @@ def prepare_node_dir(root: Path, *, hostname: str, mgmt_ip: str, speed: float = 
     _write_atomic(identity / "hostname", f"{hostname}\n")
     _write_atomic(identity / "cpuinfo", _cpuinfo_text())
     _write_atomic(identity / "nics", f"nic=eth0 {mgmt_ip}/24\n")
+    # Two disks of a typical QingCloud node: a system SSD and a data disk.
+    _write_atomic(identity / "disks", "disk=sda 480\ndisk=sdb 3840\n")
 
     (root / CONTROL_DIR / "fail").mkdir(parents=True, exist_ok=True)
     set_speed(root, speed)

@@ -71,7 +71,10 @@ class LabSession:
             }
             for node in addresses
         ]
-        response = await self.engine.call({"action": "AddNodes", "request_type": "Node", "nodes": nodes})
+        # The lab's nodes are the installer's own simulated servers, started just
+        # now on loopback, so their host keys need no operator confirmation.
+        request = {"action": "AddNodes", "request_type": "Node", "nodes": nodes, "trust_new_host_keys": True}
+        response = await self.engine.call(request)
         if response["ret_code"] != 0:
             await self.lab.stop()
             raise LabStartError(f"the lab's nodes could not be registered: {response['message']}")
