@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import model_validator
 
 DEMO_RECIPE_DIR = Path(__file__).parent / "recipes" / "demo"
 
@@ -75,6 +76,16 @@ class RoleSpec(_Strict):
     sub_roles: list[str] = Field(default_factory=list)
 
 
+class ConfigFile(_Strict):
+    """A YAML file on the nodes that DescribeConfiguration shows and ModifyConfiguration changes."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", description="Bare file name the API takes.")
+    path: str = Field(min_length=1, description="Path on the node; a relative one starts at the SSH login directory.")
+    roles: list[str] = Field(min_length=1, description="Roles whose nodes have the file.")
+    reload: list[str] = Field(default_factory=list, description="Command that makes the file's services reread it; placeholders filled per node.")
+    reload_timeout: float = Field(default=120, gt=0, description="Seconds the reload command may take on one node.")
+
+
 class Recipe(_Strict):
     name: str
     qingcloud_version: str
@@ -84,9 +95,26 @@ class Recipe(_Strict):
     roles: dict[str, RoleSpec]
     deploy_modes: dict[str, dict[str, Any]]
     actions: dict[str, ActionRecipe]
+    config_files: list[ConfigFile] = Field(default_factory=list)
 
     #: Directory the recipe was read from; its contents are staged on nodes.
     directory: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _check_config_files(self) -> "Recipe":
+        names = [config_file.name for config_file in self.config_files]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"config_files: {', '.join(repeated)} listed more than once")
+        for config_file in self.config_files:
+            unknown = [role for role in config_file.roles if role not in self.roles]
+            if unknown:
+                raise ValueError(f"config_files: {config_file.name} names unknown roles {', '.join(unknown)}")
+        return self
+
+    def config_file(self, name: str) -> ConfigFile | None:
+        """Return the editable file called `name`, or None."""
+        return next((config_file for config_file in self.config_files if config_file.name == name), None)
 
     def role_catalog(self) -> dict[str, Any]:
         """The role catalog in the plain shape the configuration validator takes."""
