@@ -8,9 +8,14 @@ engine running in the same process; `HttpClient` sends the calls to
 
 from __future__ import annotations
 
+import base64
+import ssl
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+
+from engine.auth.pinning import client_ssl_context
 
 
 class Client(Protocol):
@@ -37,6 +42,9 @@ def build_request(action: str, params: dict[str, Any] | None, request_type: str)
 class LocalClient:
     """Calls an engine of this process directly, as the local operator."""
 
+    #: Jobs run in this process and end when it quits.
+    in_process = True
+
     def __init__(self, engine: Any, description: str = "local") -> None:
         self.engine = engine
         self.description = description
@@ -51,13 +59,29 @@ class LocalClient:
 
 
 class HttpClient:
-    """Sends calls to `qc-installer serve` as JSON over HTTP."""
+    """Sends calls to `qc-installer serve` as JSON over HTTP or HTTPS.
+
+    With user_id and password every call carries USER_ID and PASSWORD, the
+    base64 of the password, as the API expects. For https URLs the server's
+    certificate must chain to ca_file when given, else to the system's CAs.
+    pinned_sha256 (the certificate's SHA-256 fingerprint, hex) instead
+    accepts exactly that certificate. The pin is checked during the TLS
+    handshake, so no request reaches a server with another certificate.
+    """
 
     def __init__(self, base_url: str, *, timeout: float = 30.0, user_id: str | None = None,
-                 password_b64: str | None = None) -> None:
+                 password: str | None = None, password_b64: str | None = None,
+                 ca_file: str | Path | None = None, pinned_sha256: str | None = None) -> None:
         self.description = base_url
+        if password is not None:
+            password_b64 = base64.b64encode(password.encode("utf-8")).decode("ascii")
         self._credentials = {"USER_ID": user_id, "PASSWORD": password_b64}
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None or pinned_sha256 is not None:
+            verify = client_ssl_context(ca_file=Path(ca_file) if ca_file is not None else None,
+                                        pinned_sha256=pinned_sha256)
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, verify=verify)
 
     async def call(
         self, action: str, params: dict[str, Any] | None = None, request_type: str = "QingCloud"

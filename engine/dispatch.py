@@ -54,13 +54,20 @@ def declare_unavailable(request_type: str, action: str, model: type[BaseModel], 
     ROUTES.setdefault((request_type, action), Route(request_type, action, model, None, changes_state))
 
 
-def describe_validation_error(action: str, error: ValidationError) -> str:
-    """One sentence naming the first invalid parameter and what is accepted."""
+def describe_validation_error(action: str, error: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """One sentence naming the first invalid parameter and what is accepted.
+
+    The received value is left out when the parameter is a field of `model`
+    marked repr=False (a password, a license code), so no secret is echoed.
+    """
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "request"
     received = first.get("input")
     if first["type"] == "missing":
         return f"{action}: parameter '{where}' is missing"
+    field = model.model_fields.get(str(first["loc"][0])) if model is not None and first["loc"] else None
+    if field is not None and not field.repr:
+        return f"{action}: parameter '{where}' is invalid ({first['msg']}); its value is secret and not shown"
     shown = repr(received)
     if len(shown) > 80:
         shown = shown[:77] + "..."
@@ -77,7 +84,7 @@ async def dispatch(engine: "Engine", request: Any, *, owner: str = "local") -> d
         try:
             parsed = found.model.model_validate(request)
         except ValidationError as error:
-            raise ApiError(BAD_REQUEST, describe_validation_error(found.action, error)) from None
+            raise ApiError(BAD_REQUEST, describe_validation_error(found.action, error, found.model)) from None
         if found.handler is None:
             raise ApiError(
                 WRONG_STATE,
