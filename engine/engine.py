@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable
 
 from engine import __version__
 from engine.dispatch import dispatch
 from engine.jobs import Jobs
 from engine.paths import StateLayout
 from engine.recipe import Recipe, load_recipe
+from engine.statelock import StateDirError, StateLock
 from engine.store import Store
 
 log = logging.getLogger("engine")
@@ -28,13 +31,30 @@ class Engine:
 
     def __init__(self, state_dir: Path, *, recipe: Recipe | None = None) -> None:
         self.layout = StateLayout(Path(state_dir))
-        self.layout.root.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.layout.root, 0o700)
-        self.store = Store(self.layout.database)
+        try:
+            self.layout.root.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.layout.root, 0o700)
+        except OSError as error:
+            raise StateDirError(f"cannot use state directory {self.layout.root}: {error.strerror}") from None
+        self.state_lock = StateLock(self.layout.root)
+        self.state_lock.acquire()
+        try:
+            self.store = Store(self.layout.database)
+        except sqlite3.DatabaseError as error:
+            self.state_lock.release()
+            raise StateDirError(
+                f"cannot open the state database {self.layout.database}: {error}; "
+                "restore it from a backup or move it away to start afresh"
+            ) from None
         self.jobs = Jobs(self.store)
         self.recipe = recipe or load_recipe()
         self.client_public_key = ""
         self.started = False
+        #: Callable returning the current aware datetime; None means the system clock.
+        #: Tests set it to put license validity checks at any moment without sleeping.
+        self.clock: Callable[[], datetime] | None = None
+        #: Vendor public key trusted for license codes (engine.license.trust.VendorTrust), if any.
+        self.license_trust: Any = None
 
     async def start(self) -> None:
         """Recover jobs a previous engine left running and make the installer's SSH key."""
@@ -49,6 +69,7 @@ class Engine:
     async def stop(self) -> None:
         await self.jobs.stop()
         self.store.close()
+        self.state_lock.release()
         self.started = False
         log.info("engine stopped")
 
@@ -60,7 +81,8 @@ class Engine:
 
 def register_actions() -> None:
     """Import the action modules so that their routes are registered."""
-    from engine.actions import deploy, jobs, nodes, platform, unavailable  # noqa: F401
+    from engine.actions import deploy, jobs, licenses, nodes, platform, unavailable  # noqa: F401
+    from engine.actions import configuration  # noqa: F401
 
 
 register_actions()

@@ -14,10 +14,14 @@ import json
 import sys
 from typing import Any
 
-from engine.client import HttpClient, LocalClient
-from qc_cli.options import configure_logging, engine_settings
+import httpx
 
-NODE_ACTIONS = {"AddNodes", "DescribeNodes", "DeleteNodes"}
+from engine.client import LocalClient
+from qc_cli.license import trust_license_key
+from qc_cli.options import configure_logging, engine_settings
+from qc_cli.user import PasswordInputError, http_client_from_args
+
+NODE_ACTIONS = {"AddNodes", "DescribeNodes", "DeleteNodes", "ScanNodeHostKeys", "TrustNodeHostKey"}
 JOB_ACTIONS = {"DescribeJobs", "DescribeLatestJob"}
 
 
@@ -58,6 +62,14 @@ def build_params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
+def starts_job(action: str, request_type: str) -> bool:
+    """True for an action that changes state: its job_id names a job it started in this process."""
+    from engine.dispatch import ROUTES
+
+    route = ROUTES.get((request_type, action))
+    return route is not None and route.changes_state
+
+
 def default_request_type(action: str) -> str:
     if action in NODE_ACTIONS:
         return "Node"
@@ -86,9 +98,16 @@ async def call_once(args: argparse.Namespace, params: dict[str, Any]) -> int:
     server = getattr(args, "call_server", None) or getattr(args, "server", None)
 
     if server:
-        client: Any = HttpClient(server)
+        try:
+            client: Any = http_client_from_args(server, args)
+        except PasswordInputError as error:
+            print(f"qc-installer call: {error}", file=sys.stderr)
+            return 1
         try:
             response = await client.call(args.action, params, request_type)
+        except httpx.TransportError as error:
+            print(f"qc-installer call: cannot reach {server}: {error}", file=sys.stderr)
+            return 1
         finally:
             await client.close()
         print(json.dumps(response, indent=2, ensure_ascii=False))
@@ -99,6 +118,7 @@ async def call_once(args: argparse.Namespace, params: dict[str, Any]) -> int:
     state_dir, lab, speed, failures = engine_settings(args)
     configure_logging(state_dir)
     engine = Engine(state_dir)
+    trust_license_key(engine, args, lab=lab)
     session = None
     if lab:
         from engine.lab.session import LabSession
@@ -112,7 +132,7 @@ async def call_once(args: argparse.Namespace, params: dict[str, Any]) -> int:
         if response.get("ret_code") != 0:
             return 1
         job_id = response.get("job_id")
-        if job_id:
+        if job_id and starts_job(args.action, request_type):
             print(f"waiting for job {job_id} to end; it runs in this process", file=sys.stderr)
             final = await follow_job(client, args.action, job_id)
             print(f"job {job_id} {final}", file=sys.stderr)

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
+import math
 from pathlib import Path
 
-from engine.lab.layout import LAB_STEPS
+from engine.lab.layout import ALL_LAB_NODES, LAB_STEPS
 
 
 def parse_listen(value: str) -> tuple[str, int]:
+    """Split HOST:PORT ([::1]:PORT for IPv6). Whether serve may use a non-loopback HOST is decided in serve."""
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"'{value}' is not HOST:PORT, e.g. 127.0.0.1:8750")
     host = host.strip("[]")
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
-        raise argparse.ArgumentTypeError(
-            f"'{host}' is not a loopback address; this version serves the API on loopback only "
-            "because it has no authentication or TLS yet"
-        )
+    if not host:
+        raise argparse.ArgumentTypeError(f"'{value}' has no host; use HOST:PORT, e.g. 127.0.0.1:8750")
     return host, int(port)
 
 
@@ -33,6 +27,11 @@ def parse_lab_failure(value: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(
             f"'{value}' is not NODE:STEP; NODE is a node id or hostname, STEP one of {', '.join(LAB_STEPS)}"
         )
+    names = {spec.node_id for spec in ALL_LAB_NODES} | {spec.hostname for spec in ALL_LAB_NODES}
+    if node not in names:
+        raise argparse.ArgumentTypeError(
+            f"'{node}' is not a lab node; use a node id such as n-pek3b01r04 or a hostname such as pek3br01n04"
+        )
     return node, step
 
 
@@ -41,8 +40,8 @@ def positive_float(value: str) -> float:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{value}' is not a number") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"'{value}' must be greater than 0")
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"'{value}' must be a finite number greater than 0")
     return number
 
 
@@ -72,8 +71,13 @@ def engine_settings(args: argparse.Namespace) -> tuple[Path, bool, float, list[t
 
 def configure_logging(state_dir: Path, *, to_stderr: bool = False) -> None:
     """Engine logs go to engine.log in the state directory, never onto the wizard's screen."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    handlers: list[logging.Handler] = [logging.FileHandler(state_dir / "engine.log", encoding="utf-8")]
+    from engine.statelock import StateDirError
+
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handlers: list[logging.Handler] = [logging.FileHandler(state_dir / "engine.log", encoding="utf-8")]
+    except OSError as error:
+        raise StateDirError(f"cannot use state directory {state_dir}: {error.strerror}") from None
     if to_stderr:
         handlers.append(logging.StreamHandler())
     logging.basicConfig(

@@ -6,8 +6,10 @@ import argparse
 import os
 import sys
 
-from engine.client import Client, HttpClient, LocalClient
+from engine.client import Client, LocalClient
+from qc_cli.license import trust_license_key
 from qc_cli.options import configure_logging, engine_settings
+from qc_cli.user import PasswordInputError, http_client_from_args
 
 
 def run_wizard(args: argparse.Namespace) -> int:
@@ -18,8 +20,15 @@ def run_wizard(args: argparse.Namespace) -> int:
     state = {}
 
     if args.server:
+        # The password prompt, if any, has to come before the wizard takes over the terminal.
+        try:
+            remote = http_client_from_args(args.server, args)
+        except PasswordInputError as error:
+            print(f"qc-installer: {error}", file=sys.stderr)
+            return 1
+
         async def connect_remote() -> Client:
-            state["client"] = HttpClient(args.server)
+            state["client"] = remote
             return state["client"]
 
         async def disconnect_remote() -> None:
@@ -32,6 +41,7 @@ def run_wizard(args: argparse.Namespace) -> int:
     state_dir, lab, speed, failures = engine_settings(args)
     configure_logging(state_dir)
     engine = Engine(state_dir)
+    trust_license_key(engine, args, lab=lab)
 
     async def connect() -> Client:
         if lab:

@@ -75,3 +75,64 @@ def test_bad_key_value_is_refused(tmp_path):
 
     assert result.returncode == 1
     assert "is not key=value" in json.loads(result.stdout)["message"]
+
+
+def test_get_status_prints_and_exits(tmp_path):
+    state = tmp_path / "state"
+    run_call(state, "ConfigQingCloud", "--json", str(FIXTURES / "config-qingcloud.seed.json"))
+
+    result = run_call(state, "GetStatus", "job_action=ConfigQingCloud")
+
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["status"] == "successful"
+    assert "waiting for job" not in result.stderr
+
+
+def test_state_dir_that_is_a_file_gets_one_line(tmp_path):
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("x")
+
+    result = run_call(not_a_directory, "DescribeQingCloud")
+
+    assert result.returncode == 2
+    assert "cannot use state directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_corrupt_database_gets_one_line(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "state.db").write_bytes(b"this is not sqlite" * 100)
+
+    result = run_call(state, "DescribeQingCloud")
+
+    assert result.returncode == 2
+    assert "cannot open the state database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_second_engine_on_same_state_dir_is_refused(tmp_path):
+    from engine.engine import Engine
+
+    state = tmp_path / "state"
+    holder = Engine(state)
+    try:
+        result = run_call(state, "DescribeQingCloud")
+    finally:
+        holder.state_lock.release()
+        holder.store.close()
+
+    assert result.returncode == 2
+    assert "in use by another qc-installer engine" in result.stderr
+    assert "--server" in result.stderr
+
+
+def test_lab_options_rejected_at_command_line(tmp_path):
+    for option in (["--lab-speed", "nan"], ["--lab-speed", "inf"], ["--lab-fail", "nosuchnode:install"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "qc_cli.main", "call", "--lab", *option, "--state-dir", str(tmp_path / "s"),
+             "DescribeQingCloud"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 2, option
+        assert "error:" in result.stderr, option

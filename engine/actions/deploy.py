@@ -16,6 +16,7 @@ from engine.dispatch import route
 from engine.errors import not_found, wrong_state
 from engine.executor import Executor, JobNode
 from engine.jobs import PLATFORM_LOCK, JobContext
+from engine.license.limit import check_hypernode_limit
 from engine.models import qingcloud as q
 from engine.preflight import check_node, distribute_to_node
 from engine.ssh import SshPool
@@ -66,6 +67,7 @@ async def deploy_qingcloud(engine: "Engine", request: q.DeployQingCloudRequest, 
             f"node_ids: {', '.join(roleless)} hold no role in the configuration; "
             "name them in settings.roles of a zone with ConfigQingCloud first"
         )
+    check_hypernode_limit(engine, node_ids)
 
     zone_ids = sorted({roles[node_id][0] for node_id in node_ids})
     config_versions = {zone_id: zones[zone_id].config_version for zone_id in zone_ids}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from engine.dispatch import route
 from engine.errors import BAD_REQUEST, ApiError
 from engine.jobs import JobContext, StepFailed
+from engine.license.status import is_platform_activated, is_zone_activated
 from engine.models import qingcloud as q
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ async def describe_qingcloud(engine: "Engine", request: q.DescribeQingCloudReque
         "is_region": platform["is_region"],
         "region_id": platform["region_id"],
         "is_deployed": int(bool(zones) and all(zone.is_deployed for zone in zones)),
-        "is_activated": 0,
+        "is_activated": int(is_platform_activated(engine)),
         # NOTE: hosts stays empty because the recipe does not yet map service names to addresses.
         "hosts": [],
         "create_time": platform["create_time"],
@@ -244,7 +245,7 @@ def describe_zone(engine: "Engine", zone: Any, nodes: list[Any]) -> dict[str, An
         "network_mode": str(merged.get("network_mode", "nfv")),
         "sdn_version": str(merged.get("sdn_version", "2")),
         "is_zone_deployed": int(zone.is_deployed),
-        "is_zone_activated": 0,
+        "is_zone_activated": int(is_zone_activated(engine, zone.zone_id, zone.platform_id)),
         "platform_id": zone.platform_id,
         "ks_node_num": counts["ks"],
         "vg_node_num": counts["vg"],

@@ -12,9 +12,6 @@ UNAVAILABLE = [
     ("ScaleQingCloud", q.ScaleQingCloudRequest, True),
     ("GetQingCloudVBCRoute", q.GetQingCloudVBCRouteRequest, False),
     ("UpgradeQingCloud", q.UpgradeQingCloudRequest, True),
-    ("DescribeQingCloudLicenses", q.DescribeQingCloudLicensesRequest, False),
-    ("ActivateQingCloudLicense", q.ActivateQingCloudLicenseRequest, True),
-    ("GenerateQingCloudCode", q.GenerateQingCloudCodeRequest, True),
     ("ScaleQingCloudZone", q.ScaleQingCloudZoneRequest, True),
     ("TestQingCloud", q.TestQingCloudRequest, True),
     ("RerunQingCloudTestCase", q.RerunQingCloudTestCaseRequest, True),
@@ -24,8 +21,6 @@ UNAVAILABLE = [
     ("DeployQingCloudComponent", q.DeployQingCloudComponentRequest, True),
     ("CheckQingCloud", q.CheckQingCloudRequest, True),
     ("GetQingCloudCheckResult", q.GetQingCloudCheckResultRequest, False),
-    ("DescribeConfiguration", q.DescribeConfigurationRequest, False),
-    ("ModifyConfiguration", q.ModifyConfigurationRequest, True),
 ]
 
 for action, model, changes_state in UNAVAILABLE:
