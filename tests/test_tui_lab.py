@@ -27,9 +27,9 @@ def shown(app: InstallerApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
-def lab_app(tmp_path, **session_options) -> InstallerApp:
+def lab_app(tmp_path, speed: float = 100, **session_options) -> InstallerApp:
     engine = Engine(tmp_path / "lab-state")
-    session = LabSession(engine, speed=100, **session_options)
+    session = LabSession(engine, speed=speed, **session_options)
 
     async def connect() -> LocalClient:
         await session.start()
@@ -107,5 +107,33 @@ async def test_lab_failure_shows_step_and_rerun_succeeds(tmp_path):
                              "the re-run ends", timeout=120)
             states = [step["state"] for step in screen.query_one(StepList).steps]
             assert states == ["skipped", "skipped", "done", "done", "done", "done"]
+    finally:
+        set_language("en")
+
+
+async def test_quit_during_deploy_asks_first(tmp_path):
+    from tui.screens.quit_confirm import QuitConfirmScreen
+
+    # Slow enough (about 15 s) that the deploy is still running when F10 is pressed.
+    app = lab_app(tmp_path, speed=2)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await load_and_apply(pilot, app)
+            await start_deploy(pilot, app)
+            await pilot.press("f10")
+            await wait_until(pilot, lambda: isinstance(app.screen, QuitConfirmScreen), "the quit question shows",
+                             timeout=30)
+
+            assert "DeployQingCloud" in shown(app, "#quit-jobs")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, DeployScreen), "the deploy screen is back",
+                             timeout=30)
+            assert app.is_running
+
+            await pilot.press("f10")
+            await wait_until(pilot, lambda: isinstance(app.screen, QuitConfirmScreen), "the quit question shows",
+                             timeout=30)
+            await pilot.press("f10")
+            await wait_until(pilot, lambda: not app.is_running, "the app quits", timeout=30)
     finally:
         set_language("en")

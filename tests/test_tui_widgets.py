@@ -47,6 +47,50 @@ async def test_job_log_writes_buffer_in_one_call():
         assert job_log.pending_count == 0
 
 
+async def test_job_log_follows_tail_after_resize_and_focus():
+    app = LogApp()
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        job_log = app.query_one(JobLog)
+        job_log.focus()
+        job_log.queue_lines(f"line {number}" for number in range(60))
+        job_log.flush()
+        await pilot.pause()
+
+        # A smaller pane (a panel shown above it, a smaller terminal) moves the end down.
+        await pilot.resize_terminal(80, 10)
+        await pilot.pause()
+        job_log.queue_lines(["newest line"])
+        job_log.flush()
+        await pilot.pause()
+        await pilot.pause()
+
+        assert job_log.is_vertical_scroll_end, "the newest line is in view"
+
+
+async def test_job_log_stops_following_when_reading_back():
+    app = LogApp()
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        job_log = app.query_one(JobLog)
+        job_log.focus()
+        job_log.queue_lines(f"line {number}" for number in range(60))
+        job_log.flush()
+        await pilot.pause()
+
+        await pilot.press("pageup")
+        scroll_before = job_log.scroll_y
+        job_log.queue_lines(["newer line"])
+        job_log.flush()
+        await pilot.pause()
+
+        assert job_log.following is False
+        assert job_log.scroll_y == scroll_before, "reading back is not interrupted"
+
+        await pilot.press("end")
+        assert job_log.following is True
+
+
 @pytest.mark.parametrize(("ret_code", "explanation"), [
     (1100, "a parameter is missing or invalid"),
     (2100, "was not found"),

@@ -18,8 +18,11 @@ from tui.i18n import N_, set_language
 from tui.screens.configuration import ConfigurationScreen
 from tui.screens.connecting import ConnectingScreen
 from tui.screens.deploy import DeployScreen
+from tui.screens.licenses import LicensesScreen
 from tui.screens.nodes import NodesScreen
+from tui.screens.quit_confirm import QuitConfirmScreen
 from tui.screens.overview import OverviewScreen
+from tui.screens.config_files import ConfigFilesScreen
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class InstallerApp(App[int], inherit_bindings=False):
         "nodes": NodesScreen,
         "configuration": ConfigurationScreen,
         "deploy": DeployScreen,
+        "licenses": LicensesScreen,
+        "files": ConfigFilesScreen,
     }
 
     # Function keys and ctrl+c only: a plain letter would go to a focused Input, and
@@ -56,7 +61,11 @@ class InstallerApp(App[int], inherit_bindings=False):
         Binding("f4", "show_mode('configuration')", N_("Config"), priority=True),
         Binding("f5", "show_mode('deploy')", N_("Deploy"), priority=True),
         Binding("f10", "quit", N_("Quit"), priority=True),
+        # Off the footer: beside a screen's own keys it would push the footer past 80 columns.
+        Binding("ctrl+l", "show_mode('licenses')", N_("Licenses"), show=False, priority=True),
         Binding("ctrl+c", "quit", N_("Quit"), show=False, priority=True),
+        # The nodes' editable files. Off the footer for the same reason as licenses.
+        Binding("ctrl+f", "show_mode('files')", N_("Files"), show=False, priority=True),
     ]
 
     platform: reactive[dict[str, Any] | None] = reactive(None, always_update=True)
@@ -120,8 +129,34 @@ class InstallerApp(App[int], inherit_bindings=False):
             await self.switch_mode(mode)
 
     async def action_quit(self) -> None:
+        running = await self.jobs_running_here()
+        if running and not isinstance(self.screen, QuitConfirmScreen):
+            self.push_screen(QuitConfirmScreen(running), self.quit_if_confirmed)
+            return
+        await self.quit_now()
+
+    async def quit_if_confirmed(self, confirmed: bool | None) -> None:
+        if confirmed:
+            await self.quit_now()
+
+    async def quit_now(self) -> None:
         await self.disconnect_engine()
         self.exit(result=0, return_code=0 if self.client is not None else 1)
+
+    async def jobs_running_here(self) -> list[str]:
+        """Unfinished jobs that would stop with this process: only an in-process engine's."""
+        if self.client is None or not getattr(self.client, "in_process", False):
+            return []
+        try:
+            response = await self.client.call("DescribeJobs", {"limit": 50}, "Job")
+        # Quitting must stay possible even when the engine cannot answer.
+        except Exception:
+            log.exception("listing running jobs before quitting failed")
+            return []
+        if response.get("ret_code") != 0:
+            return []
+        return [f"{job['job_action']} {job['job_id']}" for job in response.get("job_set") or []
+                if job.get("status") not in ("successful", "failed")]
 
     async def disconnect_engine(self) -> None:
         """Await `disconnect` (or close the client) once, logging a failure instead of raising."""

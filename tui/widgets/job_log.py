@@ -35,6 +35,8 @@ class JobLog(Log):
         self.border_title = title
         self.flush_interval = flush_interval
         self._pending: list[str] = []
+        self.following = True
+        """Whether new lines scroll the pane to the end; off while the operator reads older lines."""
 
     @property
     def allow_horizontal_scroll(self) -> bool:
@@ -53,13 +55,45 @@ class JobLog(Log):
         if not self._pending:
             return
         lines, self._pending = self._pending, []
-        # Follow the tail unless the operator is in the pane reading older lines.
-        follow = self.is_vertical_scroll_end or not self.has_focus
-        self.write_lines(lines, scroll_end=follow)
+        self.write_lines(lines, scroll_end=self.following)
+        if self.following:
+            # The pane may have changed size since the last write (a resize, a panel
+            # shown above it): scroll once more after the layout settles.
+            self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
+
+    def on_resize(self) -> None:
+        if self.following:
+            self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
+
+    # Following stops only when the operator scrolls up, and resumes at the end.
+    def action_scroll_up(self) -> None:
+        self.following = False
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self.following = False
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self.following = False
+        super().action_scroll_home()
+
+    def action_scroll_down(self) -> None:
+        super().action_scroll_down()
+        self.following = self.is_vertical_scroll_end
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        self.following = self.is_vertical_scroll_end
+
+    def action_scroll_end(self) -> None:
+        self.following = True
+        super().action_scroll_end()
 
     def reset(self) -> None:
         """Drop buffered and shown lines, for a new job."""
         self._pending = []
+        self.following = True
         self.clear()
 
     @property
