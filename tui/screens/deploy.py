@@ -18,6 +18,7 @@ from tui.i18n import N_, _
 from tui.screens.base import InstallerScreen, is_ok
 from tui.screens.job_watch import JobWatch, failed_step, is_finished
 from tui.screens.overview import yes_no
+from tui.status_words import status_label
 from tui.widgets.api_error import ApiErrorPanel
 from tui.widgets.job_log import JobLog
 from tui.widgets.platform_line import PlatformLine
@@ -28,13 +29,23 @@ DEPLOY = "DeployQingCloud"
 # Lines of the failed step's log shown under the failure.
 FAILED_STEP_TAIL = 10
 
+# Titles of the node list. The third column of a node's line is its zone until a job's
+# progress replaces it with the node's state, and the title follows that column.
+NODES_BY_ZONE_TITLE = N_("Host, role, zone (Space selects)")
+NODES_BY_STATE_TITLE = N_("Host, role, state (Space selects)")
+
+NO_ROLE_NODES_HINT = N_("No registered node holds a role. Apply a configuration first (F4).")
+
 
 def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - cell_len(text))
 
 
 def node_prompt(node: dict[str, Any], progress: dict[str, Any] | None) -> Content:
-    """Return a node's line in the selection list: hostname, role, and its state in the current step."""
+    """Return a node's line in the selection list: hostname, role, then its zone, or its state in the current step.
+
+    The list title names which of the two the third column shows.
+    """
     hostname = _pad(str(node.get("hostname") or node.get("node_id")), 12)
     role = _pad(str(node.get("role") or "-"), 11)
 
@@ -48,7 +59,7 @@ def node_prompt(node: dict[str, Any], progress: dict[str, Any] | None) -> Conten
 def summarize_platform(platform: dict[str, Any]) -> list[str]:
     """Return lines summing up DescribeQingCloud's `qingcloud` after a deploy."""
     lines = [_("Platform {name}: status {status}, deployed: {deployed}.").format(
-        name=platform.get("platform_name") or "-", status=platform.get("status") or "-",
+        name=platform.get("platform_name") or "-", status=status_label(platform.get("status")),
         deployed=yes_no(platform.get("is_deployed")))]
 
     zone_info = platform.get("zone_info") or {}
@@ -82,7 +93,7 @@ class DeployScreen(InstallerScreen):
         yield PlatformLine()
         with Horizontal(id="deploy-top"):
             with Vertical(id="deploy-nodes-panel"):
-                yield Label(_("Nodes (Space selects)"), classes="section-title")
+                yield Label(_(NODES_BY_ZONE_TITLE), id="deploy-nodes-title", classes="section-title")
                 yield SelectionList[str](id="deploy-nodes", compact=True)
             with Vertical(id="deploy-steps-panel"):
                 yield Label(_("Steps"), classes="section-title")
@@ -146,8 +157,10 @@ class DeployScreen(InstallerScreen):
             # Space toggles the highlighted node, so start with one highlighted.
             selection.highlighted = 0
 
+        self.query_one("#deploy-nodes-title", Label).update(_(NODES_BY_ZONE_TITLE))
+
         if not self.nodes:
-            self.show_outcome([_("No registered node holds a role. Apply a configuration first (F4).")], "-warning")
+            self.show_outcome([_(NO_ROLE_NODES_HINT)], "-warning")
 
     def action_refresh(self) -> None:
         if self.job_running:
@@ -162,7 +175,9 @@ class DeployScreen(InstallerScreen):
             return
         node_ids = list(self.query_one("#deploy-nodes", SelectionList).selected)
         if not node_ids:
-            self.show_outcome([_("Select at least one node (Space), then press F8.")], "-warning")
+            # With no role nodes there is nothing to select, and applying a configuration is the next step.
+            hint = _("Select at least one node (Space), then press F8.") if self.nodes else _(NO_ROLE_NODES_HINT)
+            self.show_outcome([hint], "-warning")
             return
         # Marked running before the worker starts, so a second key press cannot start another.
         self.set_running(True)
@@ -238,6 +253,7 @@ class DeployScreen(InstallerScreen):
             text = _("Job {job_id}: {status}").format(job_id=job_id, status=state_word(job_status))
         self.query_one("#deploy-job", Static).update(Content(text))
 
+        self.query_one("#deploy-nodes-title", Label).update(_(NODES_BY_STATE_TITLE))
         selection = self.query_one("#deploy-nodes", SelectionList)
         for node_id, progress in (status.get("nodes") or {}).items():
             if node_id not in self.nodes:

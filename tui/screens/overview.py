@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from tui.i18n import N_, _
 from tui.screens.base import InstallerScreen, is_ok, table_cell
+from tui.status_words import status_label
 from tui.widgets.api_error import ApiErrorPanel
 from tui.widgets.platform_line import PlatformLine
 
@@ -28,17 +29,9 @@ def describe_platform_state(platform: dict[str, Any]) -> str:
     return _("Platform {name} in region {region}: status {status}, deployed: {deployed}.").format(
         name=platform.get("platform_name") or "-",
         region=platform.get("region_id") or "-",
-        status=platform.get("status") or "-",
+        status=status_label(platform.get("status")),
         deployed=yes_no(platform.get("is_deployed")),
     )
-
-
-def ssh_address(node: dict[str, Any]) -> str:
-    host = node.get("ssh_host") or "-"
-    port = node.get("ssh_port")
-    if port in (None, ""):
-        return str(host)
-    return f"{host}:{port}"
 
 
 class OverviewScreen(InstallerScreen):
@@ -68,12 +61,12 @@ class OverviewScreen(InstallerScreen):
         zones.add_column(_("Free"), key="free")
         zones.add_column(_("Deployed"), key="deployed")
 
-        # cell_padding=0 with one trailing space per column makes the seven columns
-        # about 80 cells wide for lab-sized values; wider tables scroll sideways.
+        # cell_padding=0 with one trailing space per column keeps the six columns within
+        # 80 cells for lab-sized values, and wider tables scroll sideways. The SSH address
+        # is left to the nodes screen, so that the status column stays whole at 80 columns.
         nodes = self.query_one("#nodes", DataTable)
-        for key, label in (("node_id", _("Node")), ("hostname", _("Hostname")), ("ssh", _("SSH address")),
-                           ("mgmt_ip", _("Mgmt IP")), ("zone", _("Zone")), ("role", _("Role")),
-                           ("status", _("Status"))):
+        for key, label in (("node_id", _("Node")), ("hostname", _("Hostname")), ("mgmt_ip", _("Mgmt IP")),
+                           ("zone", _("Zone")), ("role", _("Role")), ("status", _("Status"))):
             nodes.add_column(f"{label} ", key=key)
 
     def on_screen_resume(self) -> None:
@@ -112,6 +105,6 @@ class OverviewScreen(InstallerScreen):
         table = self.query_one("#nodes", DataTable)
         table.clear()
         for node in node_set:
-            cells = (node.get("node_id"), node.get("hostname"), ssh_address(node), node.get("mgmt_ip"),
-                     node.get("zone_id"), node.get("role"), node.get("status"))
+            cells = (node.get("node_id"), node.get("hostname"), node.get("mgmt_ip"), node.get("zone_id"),
+                     node.get("role"), status_label(node.get("status")))
             table.add_row(*(table_cell(f"{cell or '-'} ") for cell in cells), key=node.get("node_id"))

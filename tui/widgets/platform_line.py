@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.i18n import _
+from tui.status_words import status_label
 
 
 def describe_platform(platform: dict[str, Any] | None, connection: str) -> str:
@@ -18,7 +19,7 @@ def describe_platform(platform: dict[str, Any] | None, connection: str) -> str:
         parts.append(_("platform: unknown"))
     else:
         name = platform.get("platform_name") or "-"
-        status = platform.get("status") or "-"
+        status = status_label(platform.get("status"))
         parts.append(_("platform: {name} ({status})").format(name=name, status=status))
 
         zone_ids = platform.get("zone_ids") or []
