@@ -774,3 +774,41 @@ class ConfigFilesFakeClient(FakeClient):
         })
         self.text = change["previous_text"]
         return {"job_id": job.job_id}
+
+
+# ---------------------------------------------------------------------------
+# A connection to a remote engine that drops and comes back
+# ---------------------------------------------------------------------------
+
+import httpx  # noqa: E402
+
+
+class FlakyFakeClient(FakeClient):
+    """A FakeClient whose connection the test can cut: while `connected` is False,
+    every call raises httpx.ConnectError before it reaches the fake engine, as
+    HttpClient does when the server cannot be reached.
+
+    `cut_after_deploy_polls` cuts the connection by itself once the deploy job has
+    been read that many times by GetStatus, so the outage falls inside the job.
+    """
+
+    def __init__(self, *, cut_after_deploy_polls: int | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.description = "http://127.0.0.1:9/"
+        self.connected = True
+        self.cut_after_deploy_polls = cut_after_deploy_polls
+        self.failed_calls: list[str] = []
+
+    async def call(self, action: str, params: dict[str, Any] | None = None,
+                   request_type: str = "QingCloud") -> dict[str, Any]:
+        if not self.connected:
+            self.failed_calls.append(action)
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+
+        response = await super().call(action, params, request_type)
+
+        polls = [params for params in self.calls_of("GetStatus") if params.get("job_id")]
+        if self.cut_after_deploy_polls is not None and len(polls) >= self.cut_after_deploy_polls:
+            self.cut_after_deploy_polls = None
+            self.connected = False
+        return response

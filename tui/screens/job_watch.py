@@ -60,20 +60,26 @@ class JobWatch:
         return response
 
     async def read_new_lines(self) -> list[str] | None:
-        """Return the lines written since the previous read, or None if a call failed."""
+        """Return the lines written since the previous read, or None if a call failed.
+
+        `offset` moves only when lines are returned, so after a failed call the next
+        read requests the same offset again and no line is lost or returned twice.
+        """
         lines: list[str] = []
+        offset = self.offset
 
         while True:
-            response = await self.call_api("GetLog", {**self.job, "offset": self.offset, "limit": LOG_PAGE_SIZE})
+            response = await self.call_api("GetLog", {**self.job, "offset": offset, "limit": LOG_PAGE_SIZE})
             if response is None or response.get("ret_code") != 0:
                 return None
 
             page = log_lines(response)
             lines.extend(page)
-            self.offset = int(response.get("next_offset", self.offset + len(page)))
+            offset = int(response.get("next_offset", offset + len(page)))
 
-            total = int(response.get("total_count", self.offset))
-            if not page or self.offset >= total:
+            total = int(response.get("total_count", offset))
+            if not page or offset >= total:
+                self.offset = offset
                 return lines
 
     async def read_step_tail(self, step_status: str, count: int = 10, hostnames: list[str] | None = None) -> list[str]:
