@@ -2,10 +2,9 @@
 
 DescribeNodes returns a node's status. GetStatus returns a job's status, and
 DescribeQingCloud returns the platform's status, which is that of its newest job.
-The overview, the deploy screen and the header show them through `status_label`,
-so that the operator reads them in the TUI's language.
-
-NOTE: node_detail.STATUS_WORDS and step_list.STATE_WORDS still map some of the same words on their own.
+The overview, the nodes and deploy screens and the header show them through
+`status_label`, so that the operator reads them in the TUI's language. Step
+states (done, running, ...) are a different set, kept with the step list.
 """
 
 from __future__ import annotations

@@ -6,17 +6,11 @@ from typing import Any
 
 from textual.content import Content
 
-from tui.i18n import N_, _
+from tui.i18n import _
 from tui.screens.node_addresses import format_address
+from tui.status_words import status_label
 from tui.screens.node_modal import describe_node_name
 from tui.widgets.api_error import describe_error_response, explain_ret_code
-
-STATUS_WORDS = {
-    "registered": N_("registered"),
-    "configured": N_("configured"),
-    "deployed": N_("deployed"),
-    "failed": N_("failed"),
-}
 
 WARNING_MARK = "!"
 
@@ -32,12 +26,6 @@ def describe_failure(response: dict[str, Any], hint: str) -> str:
     if explanation:
         text = text.removesuffix("\n" + explanation)
     return f"{text}\n{hint}"
-
-
-def status_word(status: Any) -> str:
-    """Return the translated word for a node status; an unknown status stays as the engine sent it."""
-    word = STATUS_WORDS.get(str(status or ""))
-    return _(word) if word else str(status or "-")
 
 
 def cpu_memory(node: dict[str, Any]) -> str:
@@ -65,7 +53,7 @@ def table_row(node: dict[str, Any]) -> tuple[str, ...]:
         str(node.get("mgmt_ip") or "-"),
         str(node.get("zone_id") or "-"),
         str(node.get("role") or "-"),
-        status_word(node.get("status")),
+        status_label(node.get("status")),
         cpu_memory(node),
     )
 
