@@ -17,21 +17,20 @@ different versions of the file until RestoreConfiguration or a new change runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.executor import Executor, JobNode
+from engine.executor import JobNode
 from engine.jobs import JobContext, StepFailed
 from engine.nodeconfig.diff import unified_diff
 from engine.nodeconfig.document import ConfigFileError, parse_document, same_data
 from engine.nodeconfig.merge import merge_data
-from engine.nodeconfig.remote import NodeFile, RemoteFileError, backup_path, sha256, temporary_path
+from engine.nodeconfig.remote import RemoteFileError, backup_path, sha256, temporary_path
 from engine.nodeconfig.splice import apply_change
 from engine.nodeconfig.steps import (
+    FileJob,
     CHANGED_STATES,
     FileOnNode,
-    backup_stamp,
     describe_failures,
     group_diffs,
     log_diffs,
@@ -64,15 +63,9 @@ def compute_change(old: bytes, path: str, hostname: str, change: dict[str, Any])
     return new_text.encode("utf-8"), expected, unified_diff(document.bom + document.text, new_text, path)
 
 
-class ModifyJob:
-    def __init__(self, context: JobContext, recipe: Recipe, pool: SshPool, plan: ModifyPlan) -> None:
-        self.context = context
-        self.plan = plan
-        self.path = plan.config_file.path
-        self.name = plan.config_file.name
-        self.executor = Executor(context, recipe, pool)
-        self.files = [FileOnNode(node, NodeFile(pool, node.target, self.path)) for node in plan.nodes]
-        self.stamp = backup_stamp()
+class ModifyJob(FileJob):
+    STEP_NAMES = STEP_NAMES
+    plan: ModifyPlan
 
     @property
     def changing(self) -> list[FileOnNode]:
@@ -91,14 +84,6 @@ class ModifyJob:
 
         for index, work in enumerate((self.back_up, self.write, self.verify, self.push, self.reload), start=1):
             await self.step(index, work)
-
-    async def step(self, index: int, work: Callable[[str], Awaitable[None]]) -> None:
-        self.context.begin_step(index)
-        try:
-            await work(f"step{index} {STEP_NAMES[index]}")
-        finally:
-            save_files(self.context, self.files)
-        self.context.end_step(index)
 
     # Steps
 

@@ -8,23 +8,21 @@ by hand or by another tool, stops the restore before any node is touched.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.executor import Executor, JobNode
+from engine.executor import JobNode
 from engine.jobs import JobContext, StepFailed
 from engine.nodeconfig.diff import unified_diff
-from engine.nodeconfig.remote import NodeFile, RemoteFileError, backup_path, sha256, temporary_path
+from engine.nodeconfig.remote import RemoteFileError, backup_path, sha256, temporary_path
 from engine.nodeconfig.steps import (
+    FileJob,
     FileOnNode,
-    backup_stamp,
     describe_failures,
     group_diffs,
     log_diffs,
     on_each_node,
     reload_one,
-    save_files,
 )
 from engine.recipe import ConfigFile, Recipe
 from engine.ssh import SshPool
@@ -43,15 +41,9 @@ class RestorePlan:
     """The ModifyConfiguration job's per-node records: backup path and checksums, by node id."""
 
 
-class RestoreJob:
-    def __init__(self, context: JobContext, recipe: Recipe, pool: SshPool, plan: RestorePlan) -> None:
-        self.context = context
-        self.plan = plan
-        self.path = plan.config_file.path
-        self.name = plan.config_file.name
-        self.executor = Executor(context, recipe, pool)
-        self.files = [FileOnNode(node, NodeFile(pool, node.target, self.path)) for node in plan.nodes]
-        self.stamp = backup_stamp()
+class RestoreJob(FileJob):
+    STEP_NAMES = STEP_NAMES
+    plan: RestorePlan
 
     def record(self, file: FileOnNode) -> dict[str, Any]:
         return self.plan.records[file.node.node_id]
@@ -73,14 +65,6 @@ class RestoreJob:
 
         await self.step(1, self.restore)
         await self.step(2, self.reload)
-
-    async def step(self, index: int, work: Callable[[str], Awaitable[None]]) -> None:
-        self.context.begin_step(index)
-        try:
-            await work(f"step{index} {STEP_NAMES[index]}")
-        finally:
-            save_files(self.context, self.files)
-        self.context.end_step(index)
 
     async def check(self, label: str) -> None:
         job_id = self.plan.modify_job_id

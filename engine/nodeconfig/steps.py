@@ -18,8 +18,8 @@ from engine.jobs import JobContext, StepFailed
 from engine.nodeconfig.document import ConfigFileError
 from engine.nodeconfig.merge import ChangeError
 from engine.nodeconfig.remote import NodeFile, RemoteFileError, sha256
-from engine.recipe import ConfigFile
-from engine.ssh import SshError
+from engine.recipe import ConfigFile, Recipe
+from engine.ssh import SshError, SshPool
 
 #: Per-node file states that mean the node's file may contain the job's new content.
 CHANGED_STATES = ("replaced", "reloaded", "restore_failed")
@@ -58,6 +58,33 @@ class FileOnNode:
 
 def backup_stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+class FileJob:
+    """What a job that changes one configuration file on several nodes shares: its files and its steps.
+
+    Subclasses set STEP_NAMES; their plans carry `config_file` and `nodes`.
+    """
+
+    STEP_NAMES: list[str] = []
+
+    def __init__(self, context: JobContext, recipe: Recipe, pool: SshPool, plan: Any) -> None:
+        self.context = context
+        self.plan = plan
+        self.path = plan.config_file.path
+        self.name = plan.config_file.name
+        self.executor = Executor(context, recipe, pool)
+        self.files = [FileOnNode(node, NodeFile(pool, node.target, self.path)) for node in plan.nodes]
+        self.stamp = backup_stamp()
+
+    async def step(self, index: int, work: Callable[[str], Awaitable[None]]) -> None:
+        """Run one step, recording every node's file state whether the step succeeds or not."""
+        self.context.begin_step(index)
+        try:
+            await work(f"step{index} {self.STEP_NAMES[index]}")
+        finally:
+            save_files(self.context, self.files)
+        self.context.end_step(index)
 
 
 def save_files(context: JobContext, files: list[FileOnNode]) -> None:
