@@ -8,6 +8,7 @@ a confirmation before DeleteNodes.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual import work
@@ -194,23 +195,29 @@ class NodesScreen(InstallerScreen):
         self.show_outcome(lines, "-warning" if warned else "-success")
         self.load_nodes()
 
-    # F7: trusting the new host key of a node.
+    # F7 and F8 change the highlighted node, one change at a time.
 
-    def action_trust_key(self) -> None:
+    def change_highlighted_node(self, change: Callable[[dict[str, Any], str], Awaitable[None]]) -> None:
         node = self.highlighted_node()
         if self.busy or node is None:
             return
         self.error_panel.clear()
         self.hide_outcome()
         self.set_busy(True)
-        self.trust_new_key(node, self.app.current_mode)
+        self.run_node_change(change, node, self.app.current_mode)
 
     @work(exclusive=True, group="nodes-change")
-    async def trust_new_key(self, node: dict[str, Any], mode: str) -> None:
+    async def run_node_change(self, change: Callable[[dict[str, Any], str], Awaitable[None]],
+                              node: dict[str, Any], mode: str) -> None:
         try:
-            await self.confirm_and_trust(node, mode)
+            await change(node, mode)
         finally:
             self.set_busy(False)
+
+    # F7: trusting the new host key of a node.
+
+    def action_trust_key(self) -> None:
+        self.change_highlighted_node(self.confirm_and_trust)
 
     async def confirm_and_trust(self, node: dict[str, Any], mode: str) -> None:
         name = describe_node_name(node)
@@ -254,20 +261,7 @@ class NodesScreen(InstallerScreen):
     # F8: deleting a node.
 
     def action_delete(self) -> None:
-        node = self.highlighted_node()
-        if self.busy or node is None:
-            return
-        self.error_panel.clear()
-        self.hide_outcome()
-        self.set_busy(True)
-        self.delete_node(node, self.app.current_mode)
-
-    @work(exclusive=True, group="nodes-change")
-    async def delete_node(self, node: dict[str, Any], mode: str) -> None:
-        try:
-            await self.confirm_and_delete(node, mode)
-        finally:
-            self.set_busy(False)
+        self.change_highlighted_node(self.confirm_and_delete)
 
     async def confirm_and_delete(self, node: dict[str, Any], mode: str) -> None:
         name = describe_node_name(node)
