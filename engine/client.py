@@ -21,7 +21,7 @@ from engine.auth.pinning import client_ssl_context
 class Client(Protocol):
     """An API endpoint: one call in, one response object out."""
 
-    #: Where the calls go, shown in the TUI's header ("local", "lab", a URL).
+    #: Destination of the calls, shown in the TUI's header ("local", "lab", a URL).
     description: str
 
     async def call(

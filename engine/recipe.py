@@ -1,8 +1,8 @@
 """Recipes: what an action runs on which nodes, read from a package's recipe.yaml.
 
-A recipe lists, per action, its steps; a step has tasks that run one after
-another, and each task runs one command on every node that matches it, on
-up to `parallel` nodes at once. The engine ships the demo recipe (its
+A recipe lists the steps of each action. A step has tasks that run one
+after another, and each task runs one command on every node that matches
+it, on up to `parallel` nodes at once. The engine ships the demo recipe (its
 scripts simulate an install inside each node's login directory) and uses it
 until an installer package with a recipe of its own is installed.
 """
@@ -117,7 +117,7 @@ class Recipe(_Strict):
         return next((config_file for config_file in self.config_files if config_file.name == name), None)
 
     def role_catalog(self) -> dict[str, Any]:
-        """The role catalog in the plain shape the configuration validator takes."""
+        """Return the role catalog in the plain shape the configuration validator takes."""
         return {
             "roles": {name: spec.model_dump() for name, spec in self.roles.items()},
             "deploy_modes": self.deploy_modes,

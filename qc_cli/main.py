@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qc-installer: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
-        # The reader of our output went away (`| head`); nothing is left to say.
+        # The reader of our output went away (`| head`), so nothing more can be printed.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def find_job(engine: "Engine", job_action: str, job_id: str | None) -> JobRecord:
-    """The job named by id, or the newest job of `job_action`; 2100 when there is none."""
+    """Find the job named by id, or the newest job of `job_action`; raise 2100 when there is none."""
     if job_id is not None:
         job = engine.store.get_job(job_id)
         if job is None:

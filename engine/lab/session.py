@@ -34,7 +34,7 @@ class LabSession:
         self.lab = Lab(engine.layout.lab_dir, speed=speed, failures=failures)
 
     def step_attempts(self, step_name: str) -> int:
-        """How many runs of a deploy step one job makes on a node that keeps failing it."""
+        """Return how many runs of a deploy step one job makes on a node that keeps failing it."""
         for step in self.engine.recipe.actions["DeployQingCloud"].steps:
             if step.name == step_name:
                 return max((task.retries + 1 for task in step.tasks), default=1)
@@ -42,7 +42,7 @@ class LabSession:
 
     @staticmethod
     def sample_config_location(engine: Engine) -> Path:
-        """Where the lab puts a copy of the reference's two-zone configuration."""
+        """Return the path of the lab's copy of the reference's two-zone configuration."""
         return engine.layout.root / "config-qingcloud.json"
 
     @property
