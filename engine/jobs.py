@@ -5,6 +5,11 @@ failed; `pre_status` is the status before the current one. The job record
 and its log live in the store, so a client that lost its connection reads
 on where it stopped, and a job that was running when the engine stopped is
 marked failed at the next start.
+
+When the disk of the state directory fills up, the store can no longer
+record progress, so every running job stops: the store's reserve file is
+deleted to make room for the failure records, and no job starts until the
+reserve can be created again.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sqlite3
 import string
 from typing import Any, Awaitable, Callable, Iterable
 
-from engine.errors import busy
-from engine.store import FINAL_STATUSES, JobRecord, Store
+from engine.errors import busy, wrong_state
+from engine.store import FINAL_STATUSES, RESERVE_BYTES, JobRecord, Store, is_disk_full
 
 log = logging.getLogger("engine.jobs")
 
@@ -95,7 +101,19 @@ class JobContext:
         for step in self.job.steps:
             if step["state"] == "running":
                 step["state"] = "done" if ok else "failed"
+        if not ok:
+            for progress in self.job.nodes.values():
+                if progress.get("state") == "running":
+                    progress["state"] = "failed"
         self._set_status("successful" if ok else "failed")
+
+
+def disk_full_reason(store: Store, action: str, error: BaseException) -> str:
+    """Return the job log line that explains a stop because the state directory's disk is full."""
+    return (
+        f"job stopped: the disk of the state directory {store.path.parent} is full ({error}), so the engine "
+        f"cannot record the job's progress; free space there and run {action} again to resume from this step"
+    )
 
 
 JobBody = Callable[[JobContext], Awaitable[None]]
@@ -108,7 +126,12 @@ class Jobs:
         self.store = store
         self._locks: dict[str, str] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._contexts: dict[str, JobContext] = {}
+        self._stop_reasons: dict[str, str] = {}
         self._flusher: asyncio.Task[None] | None = None
+        if not store.keep_reserve():
+            log.error("the disk of the state directory %s is full: no job can start until space is freed",
+                      store.path.parent)
 
     def recover_interrupted(self) -> list[str]:
         """Mark failed every job the previous engine left unfinished; returns their ids."""
@@ -118,16 +141,17 @@ class Jobs:
             step_name = next((s["name"] for s in job.steps if s["status"] == job.status), "")
             where = f"{job.status} {step_name}".strip()
             context.log(
-                f"job interrupted: the engine stopped while the job was in {where}; "
+                f"job interrupted: the engine stopped while the job was in {where}{_step_progress(job)}; "
                 f"run {job.job_action} again to resume from that step"
             )
-            for step in job.steps:
-                if step["state"] == "running":
-                    step["state"] = "failed"
-            for progress in job.nodes.values():
-                if progress.get("state") == "running":
-                    progress["state"] = "failed"
-            context.finish(False)
+            try:
+                context.finish(False)
+            except sqlite3.Error as error:
+                if not is_disk_full(error):
+                    raise
+                log.error("job %s was interrupted but cannot be marked failed because the disk of %s is full; "
+                          "it is marked at the next start with free space", job.job_id, self.store.path.parent)
+                continue
             log.warning("job %s (%s) was interrupted in %s and is now failed", job.job_id, job.job_action, where)
             recovered.append(job.job_id)
         return recovered
@@ -146,6 +170,11 @@ class Jobs:
         """Create a pending job holding `lock_keys`; raise ApiError 5100 when one is held."""
         keys = sorted(set(lock_keys))
         self._check_locks(action, keys)
+        if not self.store.keep_reserve():
+            raise wrong_state(
+                f"{action} cannot start: the disk of the state directory {self.store.path.parent} has less than "
+                f"{RESERVE_BYTES // 1024} KiB free, so the engine could not record the job; free space there and try again"
+            )
 
         job = JobRecord(
             job_id=new_id("j-"),
@@ -181,6 +210,7 @@ class Jobs:
         context = JobContext(self.store, job)
         task = asyncio.get_running_loop().create_task(self._run(context, body), name=job.job_id)
         self._tasks[job.job_id] = task
+        self._contexts[job.job_id] = context
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_logs())
 
@@ -190,28 +220,79 @@ class Jobs:
         try:
             await body(context)
         except StepFailed as error:
-            context.finish(False, str(error))
+            self._finish(context, False, str(error))
         except asyncio.CancelledError:
-            context.finish(False, "job cancelled: the engine is stopping; run the action again to resume")
-            raise
+            reason = self._stop_reasons.pop(job.job_id, None)
+            if reason is None:
+                self._finish(context, False, "job cancelled: the engine is stopping; run the action again to resume")
+                raise
+            # Stopped by the engine, not cancelled from outside: the job ends as failed, not cancelled.
+            self._finish(context, False, reason)
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
         except Exception as error:
-            log.exception("job %s (%s) failed with an internal error", job.job_id, job.job_action)
-            context.finish(False, f"internal error: {type(error).__name__}: {error}; see the engine log")
+            if is_disk_full(error):
+                self.stop_for_full_disk(error)
+                self._stop_reasons.pop(job.job_id, None)
+                self._finish(context, False, disk_full_reason(self.store, job.job_action, error))
+            else:
+                log.exception("job %s (%s) failed with an internal error", job.job_id, job.job_action)
+                self._finish(context, False, f"internal error: {type(error).__name__}: {error}; see the engine log")
         else:
             if job.status not in FINAL_STATUSES:
-                context.finish(True)
+                self._finish(context, True)
         finally:
             for key in job.resources.get("lock_keys", []):
                 if self._locks.get(key) == job.job_id:
                     del self._locks[key]
             self._tasks.pop(job.job_id, None)
-            self.store.flush()
+            self._contexts.pop(job.job_id, None)
+            self._flush_quietly()
             log.info("job %s (%s) ended %s", job.job_id, job.job_action, job.status)
+
+    def _finish(self, context: JobContext, ok: bool, line: str | None = None) -> None:
+        """Finish a job; on a full disk log why, and leave the job to the next start's recovery."""
+        try:
+            context.finish(ok, line)
+        except sqlite3.Error as error:
+            if not is_disk_full(error):
+                raise
+            self.stop_for_full_disk(error)
+            log.error("job %s could not be marked %s because the disk of %s is full (%s); the next engine "
+                      "start marks it failed", context.job_id, "successful" if ok else "failed",
+                      self.store.path.parent, error)
+
+    def _flush_quietly(self) -> None:
+        """Commit buffered log lines; a failed commit keeps them for the next try and is logged."""
+        try:
+            self.store.flush()
+        except sqlite3.Error as error:
+            if is_disk_full(error):
+                self.stop_for_full_disk(error)
+            else:
+                log.error("writing job log lines to %s failed (%s); retrying at the next flush", self.store.path, error)
+
+    def stop_for_full_disk(self, error: BaseException) -> None:
+        """Stop every running job because the state directory's disk is full.
+
+        The reserve file is deleted first, so that each job can still record its failure.
+        """
+        if self.store.release_reserve():
+            log.error("the disk of the state directory %s is full (%s): deleted the %d KiB reserve file "
+                      "to record why the running jobs stop", self.store.path.parent, error, RESERVE_BYTES // 1024)
+
+        for job_id, task in self._tasks.items():
+            if job_id in self._stop_reasons or task is asyncio.current_task() or task.done():
+                continue
+            context = self._contexts[job_id]
+            self._stop_reasons[job_id] = disk_full_reason(self.store, context.job.job_action, error)
+            task.cancel()
 
     async def _flush_logs(self) -> None:
         while self._tasks:
             await asyncio.sleep(LOG_FLUSH_INTERVAL)
-            self.store.flush()
+            self._flush_quietly()
 
     def is_running(self, job_id: str) -> bool:
         return job_id in self._tasks
@@ -233,4 +314,13 @@ class Jobs:
                 pass
         if self._flusher is not None:
             self._flusher.cancel()
-        self.store.flush()
+        self._flush_quietly()
+
+
+def _step_progress(job: JobRecord) -> str:
+    """Describe how many nodes had finished the job's current step, e.g. " (12 of 13 nodes had finished it)"."""
+    in_step = [progress for progress in job.nodes.values() if progress.get("step") == job.status]
+    if not in_step:
+        return ""
+    finished = sum(1 for progress in in_step if progress.get("state") == "done")
+    return f" ({finished} of {len(job.nodes)} nodes had finished it)"

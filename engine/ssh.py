@@ -4,6 +4,12 @@ Every connection checks the node's host key strictly against the keys the instal
 it, logs in with the installer's client key only and ignores the user's ~/.ssh. Handshakes are
 bounded globally and per SSH address, and channels per connection, because OpenSSH drops surplus
 handshakes (MaxStartups, default 10:30:100) and refuses surplus channels (MaxSessions, default 10).
+A server that refuses a channel while some are open lowers that connection's channel limit to
+the number open, so the pool stops asking for more than the server allows.
+
+A connection that may have stalled (a command timed out, a channel open got no answer) is
+dropped, so the next command on that node starts on a fresh connection instead of waiting on a
+dead one. Each command's output reaches on_line only up to a limit, then only its tail.
 """
 
 from __future__ import annotations
@@ -11,19 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import posixpath
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypeVar
 
 import asyncssh
 
+from engine.ssh_files import NodeFiles
 from engine.ssh_handshake import HandshakeSettings, Handshaker, NodeClient, error_reason, log_error
 from engine.ssh_keys import fingerprint, generate_client_key
-from engine.ssh_output import MAX_LINE_BYTES, LineSplitter
+from engine.ssh_output import LOGGED_TAIL_CHARS, MAX_LINE_BYTES, MAX_LOGGED_CHARS, LineSplitter, OutputLimiter
 from engine.ssh_types import CommandResult, HostKeyChanged, HostKeyUnknown, SshError, SshTarget, quote_command
 
 __all__ = [
@@ -48,6 +51,8 @@ _T = TypeVar("_T")
 _CHANNEL_OPEN_ATTEMPTS = 10
 _CHANNEL_RETRY_DELAY = 0.05
 _READ_CHUNK = 65536
+# Seconds close() waits for a connection to finish closing before it aborts the connection.
+_CLOSE_TIMEOUT = 5.0
 
 
 @dataclass(eq=False)
@@ -57,18 +62,24 @@ class _Connection:
     target: SshTarget
     conn: asyncssh.SSHClientConnection
     client: NodeClient
-    channels: asyncio.Semaphore
+    channel_limit: int
     channel_closed: asyncio.Event = field(default_factory=asyncio.Event)
+    opening: asyncio.Lock = field(default_factory=asyncio.Lock)
     open_channels: int = 0
+    """Channels counted against channel_limit: open ones and those waiting to open."""
+    established: int = 0
+    """Channels whose open request succeeded and that are not closed yet."""
     retired: bool = False
 
 
-class SshPool:
+class SshPool(NodeFiles):
     """SSH connections to nodes, one per node and reused until closed.
 
     max_connections bounds handshakes in flight over all nodes, max_per_host those to one SSH
     address, and max_channels_per_connection the channels (commands, SFTP sessions) open at
-    once on one connection. Times are in seconds.
+    once on one connection. A channel open request without a response within connect_timeout counts
+    as a stalled connection. Each command passes at most max_logged_chars characters of output
+    to on_line, then only its last logged_tail_chars. Times are in seconds.
     """
 
     def __init__(
@@ -84,9 +95,14 @@ class SshPool:
         keepalive_count_max: int = 4,
         handshake_retries: int = 4,
         retry_base_delay: float = 0.25,
+        max_logged_chars: int = MAX_LOGGED_CHARS,
+        logged_tail_chars: int = LOGGED_TAIL_CHARS,
     ) -> None:
         self.default_client_key = default_client_key
         self.max_channels_per_connection = max_channels_per_connection
+        self.channel_open_timeout = connect_timeout
+        self.max_logged_chars = max_logged_chars
+        self.logged_tail_chars = logged_tail_chars
         self._handshaker = Handshaker(
             HandshakeSettings(
                 max_connections=max_connections,
@@ -133,7 +149,14 @@ class SshPool:
         for entry in entries:
             entry.conn.close()
         for entry in entries:
-            await entry.conn.wait_closed()
+            # A peer that stopped reading can keep a closing connection open for good.
+            try:
+                async with asyncio.timeout(_CLOSE_TIMEOUT):
+                    await entry.conn.wait_closed()
+            except TimeoutError:
+                logger.warning("node %s: the connection to %s did not close within %g s, aborted it",
+                               entry.target.node_id, entry.target.describe(), _CLOSE_TIMEOUT)
+                entry.conn.abort()
 
     async def run(
         self,
@@ -142,13 +165,17 @@ class SshPool:
         *,
         timeout: float,
         on_line: Callable[[str], None] | None = None,
+        limit_output: bool = True,
     ) -> CommandResult:
         """Run a command on a node with stdout and stderr merged, passing each line to on_line as it arrives.
 
         The timeout counts from the start of the command, not while the pool waits for a
-        connection or a free channel. Lines longer than MAX_LINE_BYTES are cut and marked.
-        A lost connection gives exit_status None. Raises SshError when the node cannot be
-        reached or keeps refusing channels.
+        connection or a free channel. Lines longer than MAX_LINE_BYTES are cut and marked, and
+        output past max_logged_chars reaches on_line only as a tail (see OutputLimiter) unless
+        limit_output is False, which callers that collect the output as data need.
+        A lost connection gives exit_status None. A timed-out command gets SIGTERM and its
+        connection is dropped, so a node that stopped answering costs one timeout, not a hang.
+        Raises SshError when the node cannot be reached or keeps refusing channels.
         """
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
@@ -160,7 +187,10 @@ class SshPool:
             target, lambda conn: conn.create_process(command, stderr=asyncssh.STDOUT, encoding=None)
         )
 
-        splitter = LineSplitter(on_line)
+        limiter = None
+        if on_line is not None and limit_output:
+            limiter = OutputLimiter(on_line, head_chars=self.max_logged_chars, tail_chars=self.logged_tail_chars)
+        splitter = LineSplitter(limiter if limiter is not None else on_line)
         timed_out = False
         try:
             async with asyncio.timeout(timeout):
@@ -176,65 +206,24 @@ class SshPool:
             self._release_channel(entry)
 
         splitter.flush()
+        cut_lines = 0
+        if limiter is not None:
+            limiter.finish()
+            cut_lines = limiter.cut_lines
 
         if timed_out:
             logger.warning("node %s: command timed out after %g s on %s", target.node_id, timeout, target.describe())
-            return CommandResult(exit_status=None, timed_out=True)
+            # The command may hang because the connection itself stalled; the next one reconnects.
+            self._drop(entry)
+            return CommandResult(exit_status=None, timed_out=True, output_cut_lines=cut_lines)
 
-        result = CommandResult(exit_status=process.exit_status, timed_out=False)
+        result = CommandResult(exit_status=process.exit_status, timed_out=False, output_cut_lines=cut_lines)
         if process.exit_signal is not None:
             result.exit_signal = process.exit_signal[0]
         if result.lost:
             logger.warning("node %s: connection lost before the command finished on %s", target.node_id, target.describe())
             self._drop(entry)
         return result
-
-    async def put_tree(self, target: SshTarget, local_dir: Path, remote_dir: str) -> None:
-        """Copy a local directory tree into remote_dir over SFTP, creating directories as needed.
-
-        A relative remote_dir is relative to the login directory. File modes are kept.
-        """
-        local_dir = Path(local_dir)
-        if not local_dir.is_dir():
-            raise FileNotFoundError(f"local directory {local_dir} does not exist")
-
-        async with self._sftp(target, remote_dir) as sftp:
-            await sftp.makedirs(remote_dir, exist_ok=True)
-
-            for directory, subdirectories, files in os.walk(local_dir):
-                relative = Path(directory).relative_to(local_dir)
-                remote = posixpath.join(remote_dir, *relative.parts)
-
-                for name in sorted(subdirectories):
-                    await sftp.makedirs(posixpath.join(remote, name), exist_ok=True)
-                for name in sorted(files):
-                    await sftp.put(os.path.join(directory, name), posixpath.join(remote, name), preserve=True)
-
-    async def put_bytes(self, target: SshTarget, data: bytes, remote_path: str, mode: int = 0o644) -> None:
-        """Write data to remote_path with the given mode, creating its directory if missing.
-
-        The data goes to a temporary name in the same directory first and is then renamed over
-        remote_path, so a reader never sees a partial file. The rename needs OpenSSH's
-        posix-rename extension.
-        """
-        parent = posixpath.dirname(remote_path)
-        temporary = f"{remote_path}.tmp-{secrets.token_hex(4)}"
-
-        async with self._sftp(target, remote_path) as sftp:
-            if parent:
-                await sftp.makedirs(parent, exist_ok=True)
-
-            try:
-                async with sftp.open(temporary, "wb") as remote_file:
-                    await remote_file.write(data)
-
-                # chmod after writing because the server's umask may have narrowed the mode.
-                await sftp.chmod(temporary, mode)
-                await sftp.posix_rename(temporary, remote_path)
-            except BaseException:
-                with contextlib.suppress(asyncssh.Error, OSError):
-                    await sftp.remove(temporary)
-                raise
 
     # Connection cache
 
@@ -249,12 +238,7 @@ class SshPool:
 
             client_key = target.client_key or self.default_client_key
             conn, client = await self._handshaker.open(target, client_key, self._forget_lost)
-            entry = _Connection(
-                target=target,
-                conn=conn,
-                client=client,
-                channels=asyncio.Semaphore(self.max_channels_per_connection),
-            )
+            entry = _Connection(target=target, conn=conn, client=client, channel_limit=self.max_channels_per_connection)
             self._connections[target.node_id] = entry
             return entry
 
@@ -288,28 +272,47 @@ class SshPool:
 
         while True:
             entry = await self._connection(target)
-            await entry.channels.acquire()
-            entry.open_channels += 1
+            await self._reserve_channel(entry)
 
-            try:
-                return entry, await opener(entry.conn)
-            except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, ConnectionError) as exc:
-                self._release_channel(entry)
-                error = exc
+            # One open request at a time per connection, so that when the server rejects one,
+            # `established` is exactly the number of channels it has open for us.
+            async with entry.opening:
+                try:
+                    async with asyncio.timeout(self.channel_open_timeout):
+                        channel = await opener(entry.conn)
+                except TimeoutError:
+                    error: Exception = TimeoutError(
+                        f"no response to the channel open request within {self.channel_open_timeout:g} s"
+                    )
+                    stalled = True
+                except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, ConnectionError) as exc:
+                    error = exc
+                    stalled = False
+                else:
+                    entry.established += 1
+                    return entry, channel
+                others = entry.established
+            self._release_channel(entry, established=False)
 
-            if entry.conn.is_closed():
-                # A closed connection is reopened once; losing the new one at once is reported.
+            if stalled or entry.conn.is_closed():
+                # A closed or stalled connection is reopened once; losing the new one at once is reported.
                 self._drop(entry)
                 if reopened:
-                    raise log_error(
-                        SshError(
-                            f"The connection to the {target.describe()} closed again right after it was "
-                            f"reopened ({error_reason(error)}), so check the node's sshd and its logs.",
-                            kind="lost",
-                            node_id=target.node_id,
-                        )
-                    )
+                    raise log_error(self._reopen_error(target, error, stalled))
+                logger.info("node %s: reconnecting to %s (%s)", target.node_id, target.describe(), error_reason(error))
                 reopened = True
+                continue
+
+            if isinstance(error, asyncssh.ChannelOpenError) and others > 0:
+                # The server rejected one channel more than it has open for us, which is its
+                # MaxSessions. NOTE: a server that has not yet freed a channel we just closed
+                # rejects one too early, so the learned limit may be one below MaxSessions.
+                entry.channel_limit = min(entry.channel_limit, others)
+                logger.info(
+                    "node %s: %s rejected a channel with %d open (%s), so the installer opens at most %d "
+                    "channels on that connection", target.node_id, target.describe(), others,
+                    error_reason(error), entry.channel_limit,
+                )
                 continue
 
             failures += 1
@@ -327,9 +330,33 @@ class SshPool:
             logger.info("node %s: opening an SSH channel failed (%s), retry %d", target.node_id, error_reason(error), failures)
             await self._wait_for_channel(entry, _CHANNEL_RETRY_DELAY * 2 ** min(failures, 5))
 
-    def _release_channel(self, entry: _Connection) -> None:
+    @staticmethod
+    def _reopen_error(target: SshTarget, error: Exception, stalled: bool) -> SshError:
+        if stalled:
+            return SshError(
+                f"The {target.describe()} stopped answering: a fresh connection to it also left a channel "
+                f"open unanswered ({error_reason(error)}), so check whether the node is hung or overloaded.",
+                kind="stalled",
+                node_id=target.node_id,
+            )
+        return SshError(
+            f"The connection to the {target.describe()} closed again right after it was "
+            f"reopened ({error_reason(error)}), so check the node's sshd and its logs.",
+            kind="lost",
+            node_id=target.node_id,
+        )
+
+    @staticmethod
+    async def _reserve_channel(entry: _Connection) -> None:
+        """Wait until the connection has room for one more channel under its limit, and count it."""
+        while entry.open_channels >= entry.channel_limit:
+            await entry.channel_closed.wait()
+        entry.open_channels += 1
+
+    def _release_channel(self, entry: _Connection, *, established: bool = True) -> None:
         entry.open_channels -= 1
-        entry.channels.release()
+        if established:
+            entry.established -= 1
 
         # Wake the waiters of this closing and give later ones a fresh event.
         entry.channel_closed.set()
@@ -345,33 +372,6 @@ class SshPool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(entry.channel_closed.wait(), delay)
 
-    @contextlib.asynccontextmanager
-    async def _sftp(self, target: SshTarget, remote_path: str) -> AsyncIterator[asyncssh.SFTPClient]:
-        entry, sftp = await self._open_channel(target, lambda conn: conn.start_sftp_client())
-        try:
-            yield sftp
-        except (asyncssh.SFTPConnectionLost, asyncssh.DisconnectError, ConnectionError) as exc:
-            raise log_error(
-                SshError(
-                    f"The connection to the {target.describe()} was lost while writing {remote_path} "
-                    f"({error_reason(exc)}), so check that the node is up and copy again.",
-                    kind="lost",
-                    node_id=target.node_id,
-                )
-            ) from None
-        except asyncssh.SFTPError as exc:
-            raise log_error(
-                SshError(
-                    f"Writing {remote_path} on the {target.describe()} failed ({error_reason(exc)}), "
-                    f"so check that user {target.user} may write there.",
-                    kind="sftp",
-                    node_id=target.node_id,
-                )
-            ) from None
-        finally:
-            sftp.exit()
-            self._release_channel(entry)
-
     # Command output
 
     @staticmethod
@@ -386,3 +386,4 @@ class SshPool:
         with contextlib.suppress(asyncssh.Error, OSError):
             process.send_signal("TERM")
         logger.info("node %s: sent TERM to the timed-out command on %s", target.node_id, target.describe())
+

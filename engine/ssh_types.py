@@ -35,7 +35,8 @@ class SshError(Exception):
     """An SSH failure that the operator has to act on; the message names the node and the fix.
 
     kind is one of "connect", "timeout", "auth", "host_key_unknown", "host_key_changed", "lost",
-    "refused_retries_exhausted", "channel" or "sftp" (a remote file operation failed).
+    "refused_retries_exhausted", "channel", "stalled" (the connection stopped answering) or
+    "sftp" (a remote file operation failed).
     node_id is empty for failures that concern an address rather than a registered node.
     """
 
@@ -75,11 +76,14 @@ class CommandResult:
     """Outcome of one remote command. exit_status None means lost or timed out, never success.
 
     exit_signal is the name of the signal that ended the command ("KILL"), if one did.
+    output_cut_lines counts the output lines that went past the pool's output limit; of those,
+    only the last few reached on_line.
     """
 
     exit_status: int | None
     timed_out: bool
     exit_signal: str | None = None
+    output_cut_lines: int = 0
 
     @property
     def ok(self) -> bool:

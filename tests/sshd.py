@@ -155,6 +155,8 @@ class SshdCluster:
         self._daemons: list[_Daemon] = []
         self._daemon_of: dict[str, _Daemon | None] = {}
         self._host_key_of: dict[str, Path] = {}
+        self._keyless: set[str] = set()
+        self._frozen: dict[str, set[int]] = {}
 
     def __enter__(self) -> SshdCluster:
         self.start()
@@ -176,6 +178,8 @@ class SshdCluster:
 
     def stop(self) -> None:
         """Kill every sshd, which ends every session and command of every node."""
+        for name in list(self._frozen):
+            self.thaw(name)
         for daemon in self._daemons:
             self._terminate(daemon)
         self._daemons.clear()
@@ -219,6 +223,43 @@ class SshdCluster:
         """Give one node a new host key, as a reinstall would; its sessions end."""
         self.kill(name)
         self._launch(self._new_daemon([self.node(name)], host_key=None))
+
+    def reject_client_key(self, name: str) -> None:
+        """Make one node reject the client key from now on (no authorized keys); its sessions end."""
+        self._keyless.add(name)
+        self.restart(name)
+
+    def freeze(self, name: str) -> None:
+        """Stop (SIGSTOP) one node's sessions and their commands: its connections stay open but go silent.
+
+        New connections to the node still work; thaw() resumes the stopped processes.
+        """
+        self.node(name)
+        daemon = self._daemon_of.get(name)
+        if daemon is None or daemon.sshd_pid is None:
+            raise RuntimeError(f"node {name} is not running, so it cannot be frozen")
+
+        # Repeat until no new process shows up, because a shell may fork just before it stops.
+        stopped = self._frozen.setdefault(name, set())
+        while new := self._session_processes(daemon, self.node(name).user) - stopped:
+            for pid in new:
+                _signal(pid, signal.SIGSTOP)
+            stopped |= new
+
+    def thaw(self, name: str) -> None:
+        """Resume the processes freeze() stopped on one node."""
+        for pid in self._frozen.pop(name, set()):
+            _signal(pid, signal.SIGCONT)
+
+    def _session_processes(self, daemon: _Daemon, user: str) -> set[int]:
+        """Return one user's sshd session processes and every process they started."""
+        assert daemon.sshd_pid is not None
+        title = re.compile(rf"^sshd: {re.escape(user)}([ @]|$)")
+        marker = f"USER={user}".encode()
+        return {
+            pid for pid in _namespace_members(daemon.sshd_pid)
+            if title.match(_command_line(pid)) or marker in _environment(pid)
+        }
 
     # Files
 
@@ -300,6 +341,8 @@ class SshdCluster:
         # Each address admits only its own node's user, so a wrong user/address pair fails to log in.
         for node in daemon.nodes:
             lines += [f"Match LocalAddress {node.host}", f"    AllowUsers {node.user}"]
+            if node.name in self._keyless:
+                lines += ["    AuthorizedKeysFile none"]
             if node.name in self.passwords:
                 # Node users have uid 0, and sshd applies PermitRootLogin to every uid 0 login.
                 lines += [
