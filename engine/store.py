@@ -8,7 +8,9 @@ the job runner calls it on a short timer and at every status change.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -77,9 +79,58 @@ CREATE TABLE IF NOT EXISTS job_log (
     line TEXT NOT NULL,
     PRIMARY KEY (job_id, seq)
 );
+CREATE TABLE IF NOT EXISTS test_runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    mode TEXT NOT NULL,
+    runner_node_id TEXT NOT NULL,
+    runner_hostname TEXT NOT NULL,
+    create_time TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS test_cases (
+    run_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    test TEXT NOT NULL,
+    description TEXT NOT NULL,
+    description_en TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_time TEXT NOT NULL,
+    end_time TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    job_id TEXT NOT NULL,
+    PRIMARY KEY (run_id, test)
+);
+CREATE TABLE IF NOT EXISTS test_case_log (
+    run_id TEXT NOT NULL,
+    test TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    line TEXT NOT NULL,
+    PRIMARY KEY (run_id, test, attempt, seq)
+);
+CREATE TABLE IF NOT EXISTS checks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL UNIQUE,
+    check_time TEXT NOT NULL,
+    verbose TEXT NOT NULL,
+    qingcloud_status TEXT NOT NULL,
+    result TEXT NOT NULL
+);
 """
 
 FINAL_STATUSES = ("successful", "failed")
+
+#: Size of the reserve file kept beside the database: when the disk fills up, deleting it leaves
+#: room to record why the running jobs stopped.
+RESERVE_BYTES = 1024 * 1024
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Return whether an exception is SQLite's or the OS's report of a full disk or quota."""
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF == sqlite3.SQLITE_FULL
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def utc_now() -> str:
@@ -376,14 +427,26 @@ class Store:
         if not self._pending_log:
             return
         pending, self._pending_log = self._pending_log, []
-        with self.transaction():
-            self._db.executemany("INSERT INTO job_log VALUES (?, ?, ?, ?)", pending)
+        try:
+            with self.transaction():
+                self._db.executemany("INSERT INTO job_log VALUES (?, ?, ?, ?)", pending)
+        except sqlite3.Error:
+            # The transaction wrote nothing, so the lines wait for the next flush instead of being lost.
+            self._pending_log = pending + self._pending_log
+            raise
 
     def read_log(
         self, job_id: str, *, status: str | None = None, offset: int = 0, limit: int | None = None
     ) -> tuple[list[tuple[int, str]], int]:
-        """Return (seq, line) pairs after `offset` matching lines, and the count of all matching lines."""
-        self.flush()
+        """Return (seq, line) pairs after `offset` matching lines, and the count of all matching lines.
+
+        On a full disk the lines not yet flushed are left out; the job runner handles that failure.
+        """
+        try:
+            self.flush()
+        except sqlite3.Error as error:
+            if not is_disk_full(error):
+                raise
         where, args = "job_id = ?", [job_id]
         if status is not None:
             where += " AND status = ?"
@@ -403,6 +466,128 @@ class Store:
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
+    # -- disk space -----------------------------------------------------------
+
+    @property
+    def reserve_path(self) -> Path:
+        return self.path.with_name(self.path.name + "-reserve")
+
+    def keep_reserve(self) -> bool:
+        """Create the reserve file unless it exists; return False when the disk has no room for it."""
+        if self.reserve_path.exists():
+            return True
+
+        temporary = self.reserve_path.with_name(self.reserve_path.name + ".new")
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.posix_fallocate(descriptor, 0, RESERVE_BYTES)
+            finally:
+                os.close(descriptor)
+            os.replace(temporary, self.reserve_path)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            if is_disk_full(error):
+                return False
+            raise
+        return True
+
+    def release_reserve(self) -> bool:
+        """Delete the reserve file so that the next writes find room; return whether it existed."""
+        try:
+            self.reserve_path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    # -- test runs and service checks ------------------------------------------
+    # Results of TestQingCloud, RerunQingCloudTestCase and CheckQingCloud jobs.
+    # Every run and check keeps its rows, so earlier ones stay readable. A rerun
+    # updates the rows of its run and adds a log per attempt.
+
+    _TEST_CASE_FIELDS = ("status", "start_time", "end_time", "attempts", "job_id")
+
+    def add_test_run(
+        self,
+        run_id: str,
+        *,
+        mode: str,
+        runner_node_id: str,
+        runner_hostname: str,
+        cases: list[tuple[str, str, str]],
+    ) -> None:
+        """Record a test run and its cases, (name, description, description_en) each, all pending."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO test_runs (run_id, mode, runner_node_id, runner_hostname, create_time) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (run_id, mode, runner_node_id, runner_hostname, utc_now()),
+            )
+            self._db.executemany(
+                "INSERT INTO test_cases VALUES (?, ?, ?, ?, ?, 'pending', '', '', 0, ?)",
+                [(run_id, position, *case, run_id) for position, case in enumerate(cases)],
+            )
+
+    def get_test_run(self, run_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM test_runs WHERE run_id = ?", (run_id,)).fetchone()
+        return dict(row) if row else None
+
+    def latest_test_run(self) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM test_runs ORDER BY seq DESC LIMIT 1").fetchone()
+        return dict(row) if row else None
+
+    def list_test_cases(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM test_cases WHERE run_id = ? ORDER BY position", (run_id,))
+        return [dict(row) for row in rows]
+
+    def update_test_case(self, run_id: str, test: str, **changes: Any) -> None:
+        """Change fields of a case's row: status, start_time, end_time, attempts, job_id."""
+        unknown = sorted(set(changes) - set(self._TEST_CASE_FIELDS))
+        if unknown:
+            raise ValueError(f"test_cases has no fields {', '.join(unknown)}")
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        self._db.execute(
+            f"UPDATE test_cases SET {assignments} WHERE run_id = ? AND test = ?",
+            (*changes.values(), run_id, test),
+        )
+
+    def append_test_case_log(self, run_id: str, test: str, attempt: int, line: str) -> None:
+        self._db.execute(
+            "INSERT INTO test_case_log SELECT ?, ?, ?, COALESCE(MAX(seq), 0) + 1, ? FROM test_case_log "
+            "WHERE run_id = ? AND test = ? AND attempt = ?",
+            (run_id, test, attempt, line, run_id, test, attempt),
+        )
+
+    def read_test_case_log(self, run_id: str, test: str, attempt: int) -> list[str]:
+        rows = self._db.execute(
+            "SELECT line FROM test_case_log WHERE run_id = ? AND test = ? AND attempt = ? ORDER BY seq",
+            (run_id, test, attempt),
+        )
+        return [row["line"] for row in rows]
+
+    def save_check_result(
+        self, job_id: str, *, check_time: str, verbose: str, qingcloud_status: str, result: list[dict[str, Any]]
+    ) -> None:
+        """Record the full result of a check job: every node and every service, whatever its verbose."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO checks (job_id, check_time, verbose, qingcloud_status, result) VALUES (?, ?, ?, ?, ?)",
+            (job_id, check_time, verbose, qingcloud_status, json.dumps(result)),
+        )
+
+    def get_check_result(self, job_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM checks WHERE job_id = ?", (job_id,)).fetchone()
+        return self._check(row) if row else None
+
+    def latest_check_result(self) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM checks ORDER BY seq DESC LIMIT 1").fetchone()
+        return self._check(row) if row else None
+
+    @staticmethod
+    def _check(row: sqlite3.Row) -> dict[str, Any]:
+        check = {key: row[key] for key in ("job_id", "check_time", "verbose", "qingcloud_status")}
+        check["result"] = json.loads(row["result"])
+        return check
+
 
 class _Transaction:
     def __init__(self, db: sqlite3.Connection) -> None:
@@ -412,4 +597,9 @@ class _Transaction:
         self._db.execute("BEGIN")
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if not exc_type:
+            self._db.execute("COMMIT")
+        elif self._db.in_transaction:
+            # SQLite may have rolled back already (it does on a full disk), and a second
+            # ROLLBACK would hide the error that caused it.
+            self._db.execute("ROLLBACK")
