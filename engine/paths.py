@@ -51,5 +51,15 @@ class StateLayout:
     def lab_dir(self) -> Path:
         return self.root / "lab"
 
+    @property
+    def packages_dir(self) -> Path:
+        """Installer packages that UpgradeQingCloud may install, each with its NAME.sha256 beside it."""
+        return self.root / "packages"
+
+    @property
+    def backups_dir(self) -> Path:
+        """Copies of the state taken before an upgrade, one directory per job id."""
+        return self.root / "backups"
+
     def zone_config_dir(self, zone_id: str, version: int) -> Path:
         return self.config_dir / zone_id / f"v{version}"

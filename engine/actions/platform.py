@@ -228,6 +228,8 @@ async def describe_qingcloud(engine: "Engine", request: q.DescribeQingCloudReque
 
 def describe_zone(engine: "Engine", zone: Any, nodes: list[Any]) -> dict[str, Any]:
     """Describe a zone; its node counts are counted from its configuration's roles."""
+    from engine.actions.components import zone_components
+
     merged = zone.config.get("merged", {})
     roles = zone.config.get("settings", {}).get("roles", {})
 
@@ -255,4 +257,5 @@ def describe_zone(engine: "Engine", zone: Any, nodes: list[Any]) -> dict[str, An
         "installer_allocate_vbc": int(str(merged.get("installer_allocate_vbc", "0")) == "1"),
         "create_time": zone.create_time,
         "update_time": zone.update_time,
+        "components": zone_components(engine, zone.zone_id),
     }
