@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import BAD_REQUEST, INTERNAL_ERROR, WRONG_STATE, ApiError
+from engine.errors import BAD_REQUEST, INTERNAL_ERROR, ApiError
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -32,7 +32,7 @@ class Route:
     request_type: str
     action: str
     model: type[BaseModel]
-    handler: Handler | None
+    handler: Handler
     changes_state: bool
 
 
@@ -47,11 +47,6 @@ def route(request_type: str, action: str, model: type[BaseModel], *, changes_sta
         return handler
 
     return register
-
-
-def declare_unavailable(request_type: str, action: str, model: type[BaseModel], *, changes_state: bool) -> None:
-    """Register an action of the contract that this version does not carry out."""
-    ROUTES.setdefault((request_type, action), Route(request_type, action, model, None, changes_state))
 
 
 def describe_validation_error(action: str, error: ValidationError, model: type[BaseModel] | None = None) -> str:
@@ -85,12 +80,6 @@ async def dispatch(engine: "Engine", request: Any, *, owner: str = "local") -> d
             parsed = found.model.model_validate(request)
         except ValidationError as error:
             raise ApiError(BAD_REQUEST, describe_validation_error(found.action, error, found.model)) from None
-        if found.handler is None:
-            raise ApiError(
-                WRONG_STATE,
-                f"{found.action} is not available in this version of qingcloud-installer; "
-                "no change was made",
-            )
         result = await found.handler(engine, parsed, owner=owner)
     except ApiError as error:
         return {"action": response_action, "ret_code": error.ret_code, "message": error.message}

@@ -81,8 +81,12 @@ class Engine:
 
 def register_actions() -> None:
     """Import the action modules so that their routes are registered."""
-    from engine.actions import deploy, jobs, licenses, nodes, platform, unavailable  # noqa: F401
+    from engine.actions import deploy, jobs, licenses, nodes, platform  # noqa: F401
     from engine.actions import configuration  # noqa: F401
+    from engine.actions import check, testing  # noqa: F401
+    from engine.actions import scale, vbc_routes  # noqa: F401
+    from engine.actions import zone_config  # noqa: F401
+    from engine.actions import components, upgrade  # noqa: F401
 
 
 register_actions()

@@ -95,7 +95,6 @@ def _request_schema(base: dict[str, Any], route: Route) -> dict[str, Any]:
     schema["x-request-type"] = route.request_type
     schema["x-changes-state"] = route.changes_state
     schema["x-roles"] = ["admin"] if route.changes_state else ["admin", "viewer"]
-    schema["x-available"] = route.handler is not None
     return schema
 
 
@@ -107,8 +106,6 @@ def _route_description(route: Route) -> str:
         lines.append("Changes state: only admin users may call it, and the call is written to the audit log.")
     else:
         lines.append("Changes nothing: admin and viewer users may call it.")
-    if route.handler is None:
-        lines.append("Not available in this version: a valid request gets ret_code 5200.")
     return " ".join(lines)
 
 

@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic import model_validator
 
+from engine.recipe_catalogs import ServiceCatalog, TestCatalog, catalog_problems
+
 DEMO_RECIPE_DIR = Path(__file__).parent / "recipes" / "demo"
 
 PLACEHOLDERS = ("stage", "node_id", "hostname", "zone_id", "role", "sub_roles", "mgmt_ip")
@@ -52,6 +54,12 @@ class Task(_Strict):
 class Step(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     builtin: str | None = Field(default=None, description="Engine work done before the tasks: preflight, distribute_config.")
+    nodes: str = Field(
+        default="placed",
+        pattern=r"^(placed|deployed|all)$",
+        description="Nodes the step's builtin and tasks run on: placed (the nodes the job deploys), "
+        "deployed (the zone's nodes deployed before the job, which a scale-out refreshes) or all.",
+    )
     tasks: list[Task] = Field(default_factory=list)
 
 
@@ -86,6 +94,28 @@ class ConfigFile(_Strict):
     reload_timeout: float = Field(default=120, gt=0, description="Seconds the reload command may take on one node.")
 
 
+class UpgradeRecipe(_Strict):
+    """Rolling upgrade of the deployed nodes by UpgradeQingCloud: role by role, one node at a time.
+
+    Besides the usual placeholders, `node` and `health_check` commands may use
+    {package} (file name of the package), {version} (the version it installs)
+    and {installed_version} (the platform's version before the upgrade).
+    """
+
+    role_order: list[str] = Field(min_length=1, description="Every role of the recipe, in the order the upgrade takes them.")
+    transfer_parallel: int = Field(default=10, ge=1, description="Nodes receiving the package at once.")
+    node: Task = Field(description="Upgrades one node; the package is in {stage}/packages/ by then.")
+    health_check: Task = Field(description="Runs on a node after its upgrade; the next node waits for it to pass.")
+
+
+class ComponentSpec(_Strict):
+    """An add-on service that DeployQingCloudComponent deploys into a deployed zone (VDI, V2V)."""
+
+    description: str = ""
+    install: list[Task] = Field(min_length=1, description="Tasks that install the component; each task's match picks its nodes.")
+    verify: list[Task] = Field(default_factory=list, description="Tasks that check the component runs.")
+
+
 class Recipe(_Strict):
     name: str
     qingcloud_version: str
@@ -96,6 +126,11 @@ class Recipe(_Strict):
     deploy_modes: dict[str, dict[str, Any]]
     actions: dict[str, ActionRecipe]
     config_files: list[ConfigFile] = Field(default_factory=list)
+    tests: TestCatalog | None = Field(default=None, description="Test catalog that TestQingCloud runs.")
+    services: ServiceCatalog | None = Field(default=None, description="Service catalog that CheckQingCloud checks.")
+    product_version: str = Field(default="", pattern=r"^([0-9]+(\.[0-9]+)*)?$", description="Version of the product this recipe installs, e.g. 4.3.0; empty when unknown.")
+    upgrade: UpgradeRecipe | None = None
+    components: dict[str, ComponentSpec] = Field(default_factory=dict)
 
     #: Directory the recipe was read from; its contents are staged on nodes.
     directory: Path = Path(".")
@@ -110,6 +145,32 @@ class Recipe(_Strict):
             unknown = [role for role in config_file.roles if role not in self.roles]
             if unknown:
                 raise ValueError(f"config_files: {config_file.name} names unknown roles {', '.join(unknown)}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_upgrade(self) -> "Recipe":
+        # A role missing from role_order would leave its nodes at the old version.
+        if self.upgrade is not None:
+            order = self.upgrade.role_order
+            unknown = [role for role in order if role not in self.roles]
+            missing = [role for role in self.roles if role not in order]
+            repeated = sorted({role for role in order if order.count(role) > 1})
+            if unknown or missing or repeated:
+                raise ValueError(
+                    f"upgrade.role_order must list every role once: unknown {unknown}, "
+                    f"missing {missing}, repeated {repeated}"
+                )
+        bad_names = [name for name in self.components if not name.isalnum() or not name.islower()]
+        if bad_names:
+            raise ValueError(f"components: names must be lower-case letters and digits, got {bad_names}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_catalogs(self) -> "Recipe":
+        role_sub_roles = {name: spec.sub_roles for name, spec in self.roles.items()}
+        problems = catalog_problems(self.tests, self.services, role_sub_roles)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def config_file(self, name: str) -> ConfigFile | None:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from engine.answers import Answers, NodeAnswer, answers_from_config_request, dump_answers
-from engine.lab.layout import LAB_STEPS
+from engine.lab.layout import DEPLOY_STEPS
 from engine.lab.nodedir import prepare_node_dir
 from engine.lab.session import SAMPLE_CONFIG
 from engine.ssh import fingerprint, generate_client_key
@@ -65,13 +65,35 @@ def test_lab_deploys_unattended(tmp_path, lab_answers):
     described = call(state, "DescribeQingCloud")["qingcloud"]
 
     assert result.returncode == 0, result.stdout[-3000:]
-    for index, step in enumerate(LAB_STEPS):
+    for index, step in enumerate(DEPLOY_STEPS):
         assert f"[step{index}] {step} ..." in result.stdout
     assert "DeployQingCloud job" in result.stdout
     assert "apply successful: 0 node(s) registered, 2 zone(s) configured, 13 node(s) deployed" in result.stdout
     assert described["is_deployed"] == 1
     assert described["zone_info"]["pek3a"]["is_zone_deployed"] == 1
     assert described["zone_info"]["pek3b"]["is_zone_deployed"] == 1
+
+
+def test_deploy_keeps_to_the_answers_zones(tmp_path):
+    state = tmp_path / "state"
+    config = json.loads(SAMPLE_CONFIG.read_text(encoding="utf-8"))
+    pek3a_only = {**config, "config": {"pek3a": config["config"]["pek3a"]}}
+    pek3b_only = {**config, "config": {"pek3b": config["config"]["pek3b"]}}
+    (tmp_path / "pek3a.json").write_text(json.dumps(pek3a_only), encoding="utf-8")
+    answers = write_answers(tmp_path / "pek3b.yaml", answers_from_config_request(pek3b_only))
+    configured = run_command("call", "--lab", "--state-dir", str(state), "ConfigQingCloud",
+                             "--json", str(tmp_path / "pek3a.json"))
+    assert configured.returncode == 0, configured.stdout[-2000:]
+
+    result = run_command("apply", str(answers), "--lab", "--deploy", "--yes", "--state-dir", str(state),
+                         "--lab-speed", "100")
+    jobs = call(state, "DescribeJobs", "job_action=DeployQingCloud", "--request-type", "Job")
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "5 node(s) deployed" in result.stdout
+    assert jobs["total_count"] == 1
+    deployed = jobs["job_set"][0]["resources"]["node_ids"]
+    assert sorted(deployed) == sorted(f"n-pek3b01r{slot:02d}" for slot in range(1, 6))
 
 
 def test_failed_deploy_resumes_on_rerun(tmp_path, lab_answers):

@@ -11,7 +11,7 @@ import asyncssh
 import pytest
 import yaml
 
-from engine.lab.layout import ALL_LAB_NODES, LAB_STEPS, PEK3A_NODES, PEK3B_NODES, LabNodeSpec
+from engine.lab.layout import ALL_LAB_NODES, DEPLOY_STEPS, PEK3A_NODES, PEK3B_NODES, LabNodeSpec
 from engine.lab.nodedir import clear_failures, prepare_node_dir, set_failure, set_speed
 from engine.lab.server import Lab, LabNodeAddress
 from engine.recipe import DEMO_RECIPE_DIR, load_recipe
@@ -438,7 +438,7 @@ async def test_deploy_scripts_run_twice(
     steps = [step for step, _ in commands]
     assert steps[0] == "preflight"
     assert steps[-1] == "verify"
-    assert set(LAB_STEPS) <= set(steps)
+    assert set(DEPLOY_STEPS) <= set(steps)
     for step, result in first + second:
         assert result.exit_status == 0, f"{step}: {result.stdout}{result.stderr}"
     assert "Normal" in first[-1][1].stdout

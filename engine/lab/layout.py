@@ -14,14 +14,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Step names of a deploy, as the demo recipe names them; failures are injected per step.
-LAB_STEPS: tuple[str, ...] = (
+#: Step names of a deploy, in order, as the demo recipe names them.
+DEPLOY_STEPS: tuple[str, ...] = (
     "preflight",
     "distribute_config",
     "install",
     "configure_network",
     "start_services",
     "verify",
+)
+
+#: Steps the lab can make fail on a node, as the demo recipe's scripts name them: the
+#: deploy's, then the zone refresh of a scale-out, the upgrade and its health check,
+#: and the install and verification of components.
+LAB_STEPS: tuple[str, ...] = DEPLOY_STEPS + (
+    "refresh_zone",
+    "upgrade",
+    "health_check",
+    "component_install",
+    "component_verify",
 )
 
 

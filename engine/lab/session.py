@@ -14,11 +14,18 @@ from pathlib import Path
 from typing import Sequence
 
 from engine.engine import Engine
+from engine.lab.packages import write_lab_packages
 from engine.lab.server import Lab
 
 log = logging.getLogger("engine.lab")
 
 SAMPLE_CONFIG = Path(__file__).parent / "sample-config.json"
+
+#: ConfigQingCloud `config` objects (no action or request_type around them) that grow the lab:
+#: pek3a with the spare hyper nodes n-test1234 and n-test2345 added, for ScaleQingCloud, and
+#: the new zone pek3c with the six spare nodes n-pek3cr01n1 to n-pek3cr01n6, for ScaleQingCloudZone.
+SCALE_PEK3A_CONFIG = Path(__file__).parent / "scale-pek3a.json"
+ZONE_PEK3C_CONFIG = Path(__file__).parent / "zone-pek3c.json"
 
 
 class LabStartError(Exception):
@@ -34,11 +41,25 @@ class LabSession:
         self.lab = Lab(engine.layout.lab_dir, speed=speed, failures=failures)
 
     def step_attempts(self, step_name: str) -> int:
-        """Return how many runs of a deploy step one job makes on a node that keeps failing it."""
-        for step in self.engine.recipe.actions["DeployQingCloud"].steps:
-            if step.name == step_name:
-                return max((task.retries + 1 for task in step.tasks), default=1)
-        return 1
+        """Return how many runs of a lab step one job makes on a node that keeps failing it.
+
+        The lab's step names are the recipe's step names, plus `upgrade` and
+        `health_check` for the upgrade's two commands and `component_install` and
+        `component_verify` for the components' tasks.
+        """
+        recipe = self.engine.recipe
+        tasks = [task for action in recipe.actions.values() for step in action.steps
+                 if step.name == step_name for task in step.tasks]
+        if recipe.upgrade is not None and step_name == "upgrade":
+            tasks.append(recipe.upgrade.node)
+        if recipe.upgrade is not None and step_name == "health_check":
+            tasks.append(recipe.upgrade.health_check)
+        for component in recipe.components.values():
+            if step_name == "component_install":
+                tasks.extend(component.install)
+            if step_name == "component_verify":
+                tasks.extend(component.verify)
+        return max((task.retries + 1 for task in tasks), default=1)
 
     @staticmethod
     def sample_config_location(engine: Engine) -> Path:
@@ -48,6 +69,18 @@ class LabSession:
     @property
     def sample_config_path(self) -> Path:
         return self.sample_config_location(self.engine)
+
+    @staticmethod
+    def growth_config_locations(engine: Engine) -> dict[str, Path]:
+        """Return the paths of the lab's copies of the configurations that grow it, keyed by the action they are for."""
+        return {
+            "ScaleQingCloud": engine.layout.root / "config-scale-pek3a.json",
+            "ScaleQingCloudZone": engine.layout.root / "config-zone-pek3c.json",
+        }
+
+    @property
+    def growth_config_paths(self) -> dict[str, Path]:
+        return self.growth_config_locations(self.engine)
 
     async def start(self) -> None:
         if not self.engine.started:
@@ -59,6 +92,14 @@ class LabSession:
             self.lab.set_failure(node, step, times=self.step_attempts(step))
         if not self.sample_config_path.exists():
             shutil.copyfile(SAMPLE_CONFIG, self.sample_config_path)
+        growth_sources = {"ScaleQingCloud": SCALE_PEK3A_CONFIG, "ScaleQingCloudZone": ZONE_PEK3C_CONFIG}
+        for action, path in self.growth_config_paths.items():
+            if not path.exists():
+                shutil.copyfile(growth_sources[action], path)
+        # Packages to try UpgradeQingCloud with: one newer, one not newer, one damaged.
+        written = write_lab_packages(self.engine.layout.packages_dir)
+        if written:
+            log.info("lab packages written to %s: %s", self.engine.layout.packages_dir, ", ".join(written))
 
         nodes = [
             {

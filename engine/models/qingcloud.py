@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from engine.models.common import JobId, JobResponse, NodeId, Request, Response, ZoneId
 
@@ -31,6 +31,10 @@ class ZoneInfo(BaseModel):
     installer_allocate_vbc: int = Field(description="1 when the installer allocates VBC networks.")
     create_time: str = Field(description="UTC, %Y-%m-%d %H:%M:%S.")
     update_time: str = Field(description="UTC, %Y-%m-%d %H:%M:%S.")
+    components: dict[str, int] = Field(
+        default_factory=dict,
+        description="Extension: add-on component name (vdi, v2v) to 1 when DeployQingCloudComponent deployed it in the zone, else 0.",
+    )
 
 
 class QingCloudInfo(BaseModel):
@@ -113,15 +117,18 @@ class DeployQingCloudResponse(JobResponse):
 # 1.4 ScaleQingCloud and 1.10 ScaleQingCloudZone
 class ScaleQingCloudRequest(Request):
     zone_id: ZoneId = Field(description="Deployed zone to grow.")
-    node_ids: list[NodeId] = Field(min_length=1, description="Registered nodes a ConfigQingCloud gave roles.")
+    node_ids: list[NodeId] = Field(
+        min_length=1, description="Registered nodes, not deployed yet, that a ConfigQingCloud gave roles in the zone."
+    )
 
 
 class ScaleQingCloudResponse(JobResponse):
     pass
 
 
-class ScaleQingCloudZoneRequest(ScaleQingCloudRequest):
-    pass
+class ScaleQingCloudZoneRequest(Request):
+    zone_id: ZoneId = Field(description="Configured zone, not deployed yet, of a region where another zone is deployed.")
+    node_ids: list[NodeId] = Field(min_length=1, description="Every node the zone's configuration gives a role.")
 
 
 class ScaleQingCloudZoneResponse(JobResponse):
@@ -134,7 +141,10 @@ class GetQingCloudVBCRouteRequest(Request):
 
 
 class GetQingCloudVBCRouteResponse(Response):
-    vbc_route: list[str] = Field(description="Commands such as 'ip route add 10.10.50.0/24 via 172.16.50.129'.")
+    vbc_route: list[str] = Field(
+        description="Commands such as 'ip route add 10.10.50.0/24 via 172.16.50.129' for the management gateway; "
+        "empty for VLAN zones and for jobs that placed no hyper node needing one."
+    )
 
 
 # 1.6 UpgradeQingCloud
@@ -147,6 +157,34 @@ class UpgradeQingCloudRequest(Request):
 
 class UpgradeQingCloudResponse(JobResponse):
     pass
+
+
+class DescribeQingCloudPackagesRequest(Request):
+    """Extension: lists the packages UpgradeQingCloud could install, and the order it would take the nodes in."""
+
+
+class PackageInfo(BaseModel):
+    package_name: str = Field(description="File name in the packages directory.")
+    product: str = Field(description="Product part of the name, e.g. qingcloud-installer-express; empty when the name does not parse.")
+    version: str = Field(description="Version part, e.g. 4.3.1; empty when the name does not parse.")
+    build_date: str = Field(description="Build date, %Y-%m-%d; empty when the name does not parse.")
+    os: str = Field(description="Operating system release the package is for, e.g. 16.04.3.")
+    arch: str = Field(description="Machine architecture, e.g. amd64.")
+    size: int = Field(description="File size in bytes.")
+    upgradable: bool = Field(description="True when UpgradeQingCloud would accept this package now.")
+    problem: str = Field(description="Why UpgradeQingCloud would reject the package; empty when upgradable.")
+
+
+class UpgradePlanRole(BaseModel):
+    role: str = Field(description="Role, in the order the upgrade takes the roles.")
+    hostnames: list[str] = Field(description="Deployed nodes of the role, in the order they are upgraded, one at a time.")
+
+
+class DescribeQingCloudPackagesResponse(Response):
+    installed_version: str = Field(description="Version of the installed product, e.g. 4.3.0.")
+    packages_dir: str = Field(description="Directory on the installer's host that contains the packages.")
+    package_set: list[PackageInfo] = Field(description="Every file of the packages directory but checksum files, newest version first.")
+    upgrade_plan: list[UpgradePlanRole] = Field(description="Roles in upgrade order, each with its deployed nodes.")
 
 
 # 1.7 to 1.9 licenses
@@ -207,7 +245,7 @@ class RerunQingCloudTestCaseRequest(Request):
 
 
 class RerunQingCloudTestCaseResponse(Response):
-    pass
+    job_id: str = Field(description="Extension: id of the RerunQingCloudTestCase job.")
 
 
 class CleanQingCloudTestRequest(Request):
@@ -215,32 +253,69 @@ class CleanQingCloudTestRequest(Request):
 
 
 class CleanQingCloudTestResponse(Response):
-    pass
+    job_id: str = Field(description="Extension: id of the CleanQingCloudTest job.")
 
 
 class GetQingCloudTestCasesLogRequest(Request):
     task: str = Field(min_length=1, description="Test case name.")
+    job_id: JobId | None = Field(
+        default=None, description="Extension: the test run (TestQingCloud job); the newest run when absent."
+    )
+    attempt: int | None = Field(
+        default=None, ge=1, description="Extension: which attempt of the case, 1 for the first; the newest when absent."
+    )
 
 
 class GetQingCloudTestCasesLogResponse(Response):
-    log: dict[str, str]
+    job_id: str = Field(description="Extension: the test run the log belongs to.")
+    task: str = Field(description="Extension: the test case.")
+    attempt: int = Field(description="Extension: the attempt shown; attempts of a case count from 1.")
+    log: dict[str, str] = Field(description="The case's output lines, numbered '000', '001', ...")
 
 
 class GetQingCloudTestCasesStatusRequest(Request):
-    pass
+    job_id: JobId | None = Field(
+        default=None, description="Extension: the test run (TestQingCloud job); the newest run when absent."
+    )
 
 
 class TestCaseStatus(BaseModel):
     __test__ = False
     test: str
-    description: str
-    status: str
-    start_time: str
-    end_time: str
+    description: str = Field(description="Chinese description.")
+    description_en: str = Field(description="Extension: English description.")
+    status: Literal["pending", "running", "successful", "failed", "skipped"]
+    start_time: str = Field(description="UTC start of the newest attempt; empty before the case ran.")
+    end_time: str = Field(description="UTC end of the newest attempt; empty until it ends.")
+    attempts: int = Field(description="Extension: how many times the case ran, reruns included.")
 
 
 class GetQingCloudTestCasesStatusResponse(Response):
+    job_id: str = Field(description="Extension: the test run.")
+    mode: str = Field(description="Extension: the run's mode.")
     result: list[TestCaseStatus]
+
+
+class DescribeQingCloudTestCasesRequest(Request):
+    """Extension: lists the test catalog of the installed recipe."""
+
+    __test__ = False
+
+
+class TestCaseInfo(BaseModel):
+    __test__ = False
+    test: str = Field(description="Name TestQingCloud's tasks take, e.g. lb-vxnet.")
+    description: str = Field(description="Chinese description.")
+    description_en: str = Field(description="English description.")
+
+
+class DescribeQingCloudTestCasesResponse(Response):
+    __test__ = False
+    test_set: list[TestCaseInfo]
+    total_count: int
+    runner_hostname: str = Field(
+        description="Extension: node a new test run would run on; empty while no deployed node qualifies."
+    )
 
 
 # 1.16 GetStatus and 1.17 GetLog
@@ -302,26 +377,45 @@ class CheckQingCloudRequest(Request):
     verbose: Literal["0", "1"] = Field(default="1", description="'1' lists every service, '0' only abnormal ones.")
     nodes: str = Field(default="all", description="'all' or comma-separated hostnames.")
 
+    @field_validator("verbose", mode="before")
+    @classmethod
+    def _verbose_number(cls, value: Any) -> Any:
+        # The reference writes "0" and "1"; a JSON number 0 or 1 means the same.
+        if type(value) is int and value in (0, 1):
+            return str(value)
+        return value
+
 
 class CheckQingCloudResponse(JobResponse):
     pass
 
 
 class GetQingCloudCheckResultRequest(Request):
-    pass
+    job_id: JobId | None = Field(
+        default=None, description="Extension: the CheckQingCloud job; the newest finished check when absent."
+    )
 
 
 class ServiceStatus(BaseModel):
     service: str
     status: Literal["Normal", "Abnormal", "Unknown", "Ignored"]
+    detail: str = Field(
+        default="", description="Extension: what the check printed (active, failed), or why it could not check."
+    )
 
 
 class NodeCheckResult(BaseModel):
     hostname: str
+    node_id: str = Field(description="Extension.")
+    zone_id: str = Field(description="Extension.")
+    role: str = Field(description="Extension: the node's role in its zone's configuration.")
     services: list[ServiceStatus]
 
 
 class GetQingCloudCheckResultResponse(Response):
+    job_id: str = Field(description="Extension: the check job.")
+    check_time: str = Field(description="Extension: UTC time the check ended.")
+    verbose: Literal["0", "1"] = Field(description="Extension: the check's verbose; with '0' only services not Normal are listed.")
     qingcloud_status: Literal["Normal", "Abnormal"]
     result: list[NodeCheckResult]
 

@@ -82,6 +82,11 @@ check_injected_failure() {
         configure_network) reason="RTNETLINK answers: File exists (bridge br0)" ;;
         start_services) reason="Job for pitrix-ks-server.service failed because the control process exited with error code" ;;
         verify) reason="health check of zookeeper timed out after 30 s" ;;
+        refresh_zone) reason="cannot write /etc/hosts: Read-only file system" ;;
+        upgrade) reason="dpkg: error processing package pitrix-ks-server (--configure): subprocess installed post-installation script returned error exit status 1" ;;
+        health_check) reason="service pitrix-ks-server did not answer on port 8443 within 60 s" ;;
+        component_install) reason="E: Unable to locate package pitrix-vdi-server" ;;
+        component_verify) reason="component endpoint returned HTTP 502" ;;
         *) reason="failed" ;;
     esac
     fail "$(node_hostname): step $1 failed: $reason (failure injected by the lab, mode $mode)"
