@@ -179,8 +179,8 @@ def print_plan(answers: Answers, keys: HostKeyDecision, changed_zones: list[str]
     elif answers.deploy_node_ids:
         say(f"  deploy {len(answers.deploy_node_ids)} node(s): {', '.join(answers.deploy_node_ids)}")
     else:
-        say(f"  deploy every registered node that holds a role ({len(roles_in_config(answers))} in the answers "
-            "file's configuration)")
+        say(f"  deploy every registered node that holds a role in the answers file's zones "
+            f"({len(roles_in_config(answers))} in its configuration)")
 
 
 def confirm(assume_yes: bool) -> None:
@@ -282,10 +282,13 @@ async def nodes_to_deploy(client: Any, answers: Answers) -> list[str]:
     response = await client.call("DescribeNodes", {}, "Node")
     if response.get("ret_code") != 0:
         raise ApplyStopped(f"DescribeNodes failed: {response.get('message')}")
-    node_ids = [node["node_id"] for node in response["node_set"] if node.get("role")]
+    # Only the answers file's zones: a zone configured another way (a scale-out's new
+    # zone, say) is not this file's to deploy.
+    node_ids = [node["node_id"] for node in response["node_set"]
+                if node.get("role") and node.get("zone_id") in answers.config]
     if not node_ids:
-        raise ApplyStopped("no registered node holds a role, so there is nothing to deploy; give nodes roles in "
-                           "settings.roles of a zone in the answers file's config")
+        raise ApplyStopped("no registered node holds a role in the answers file's zones, so there is nothing to "
+                           "deploy; give nodes roles in settings.roles of a zone in the answers file's config")
     return node_ids
 
 

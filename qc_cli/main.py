@@ -1,6 +1,6 @@
 """The `qc-installer` command: the TUI, `serve` (HTTP API) and `call` (one API call).
 
-    qc-installer [--lab] [--state-dir DIR] [--lang zh_CN|en]
+    qc-installer [--lab] [--state-dir DIR] [--lang zh_CN|en] [--console] [--theme NAME]
     qc-installer serve [--lab] [--listen 127.0.0.1:8750] [--tls-cert FILE --tls-key FILE | --insecure] [--state-dir DIR]
     qc-installer call [--server URL [--user NAME] [--password-stdin] [--tls-ca FILE | --tls-pin SHA256]]
                       ACTION [--json FILE] [key=value ...]
@@ -8,6 +8,8 @@
     qc-installer apply ANSWERS.yaml [--deploy] [--yes] [--password-stdin] [--server URL]
     qc-installer license keygen --out KEY.pem
     qc-installer license issue --vendor-key KEY.pem APPLICATION_CODE [--days N | --end TIME]
+    qc-installer report test|check [--run JOB_ID] [--format md|json|junit|html] [-o FILE] [--server URL]
+    qc-installer screenshots [--out DIR] [--lang en,zh_CN] [--size 80x24,120x40]
 
 The wizard and `serve` take --license-pubkey FILE, the vendor public key that
 license codes must be signed with.
@@ -22,7 +24,9 @@ from pathlib import Path
 from typing import Sequence
 
 from qc_cli.license import add_license_commands, add_pubkey_option
-from qc_cli.options import add_engine_options, parse_listen
+from qc_cli.options import add_display_options, add_engine_options, parse_listen
+from qc_cli.report import add_report_command
+from qc_cli.screenshots import add_screenshots_command
 from qc_cli.user import add_login_options, add_user_commands
 
 
@@ -32,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Install and grow a QingCloud private cloud. Without a command, opens the terminal wizard.",
     )
     add_engine_options(parser)
-    parser.add_argument("--lang", choices=["zh_CN", "en"], help="language of the wizard (default: from the locale)")
+    parser.add_argument("--lang", choices=["zh_CN", "en"],
+                        help="language of the wizard (default: from the locale; English when TERM is linux)")
+    add_display_options(parser)
     parser.add_argument("--server", metavar="URL", help="drive the engine of `qc-installer serve` at URL")
     add_login_options(parser, password_stdin=False)
     add_pubkey_option(parser)
@@ -79,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_license_commands(commands)
     add_user_commands(commands)
+    add_report_command(commands)
+    add_screenshots_command(commands)
     return parser
 
 
@@ -86,7 +94,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.statelock import StateDirError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # `call` takes key=value parameters after its options too, e.g.
+    # `call DescribeJobs --request-type Job job_action=DeployQingCloud`, which argparse
+    # alone leaves over once the positional list has been read.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        if getattr(args, "command", None) == "call" and all("=" in extra and not extra.startswith("-") for extra in extras):
+            args.params.extend(extras)
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
     try:
         return run_command(args)
     except StateDirError as error:
@@ -120,6 +136,14 @@ def run_command(args: argparse.Namespace) -> int:
         from qc_cli.user import run_user
 
         return run_user(args)
+    if args.command == "report":
+        from qc_cli.report import run_report
+
+        return run_report(args)
+    if args.command == "screenshots":
+        from qc_cli.screenshots import run_screenshots
+
+        return run_screenshots(args)
 
     from qc_cli.tui import run_wizard
 

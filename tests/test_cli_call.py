@@ -136,3 +136,31 @@ def test_lab_options_rejected_at_command_line(tmp_path):
         )
         assert result.returncode == 2, option
         assert "error:" in result.stderr, option
+
+
+def test_parameters_after_options_are_read(tmp_path):
+    state = tmp_path / "state"
+    run_call(state, "ConfigQingCloud", "--json", str(FIXTURES / "config-qingcloud.seed.json"))
+
+    result = run_call(state, "DescribeJobs", "--request-type", "Job", "job_action=ConfigQingCloud")
+    response = json.loads(result.stdout)
+
+    assert result.returncode == 0, result.stderr
+    assert response["total_count"] == 1
+    assert response["job_set"][0]["job_action"] == "ConfigQingCloud"
+
+
+def test_unknown_option_is_still_refused(tmp_path):
+    result = run_call(tmp_path / "state", "DescribeQingCloud", "--no-such-option")
+
+    assert result.returncode == 2
+    assert "unrecognized arguments: --no-such-option" in result.stderr
+
+
+def test_check_verbose_as_number_is_accepted(tmp_path):
+    result = run_call(tmp_path / "state", "CheckQingCloud", "verbose=0")
+    response = json.loads(result.stdout)
+
+    # Nothing is deployed, so the check is refused for that reason, not for verbose.
+    assert response["ret_code"] == 5200, response
+    assert "verbose" not in response["message"]
