@@ -17,6 +17,7 @@ from typing import Awaitable, Callable
 
 from engine.jobs import JobContext, StepFailed
 from engine.recipe import Recipe, Task
+from engine.recipe_digest import recipe_digest, write_recipe_digest
 from engine.ssh import CommandResult, SshError, SshPool, SshTarget
 
 log = logging.getLogger("engine.executor")
@@ -57,9 +58,9 @@ def fill_placeholders(argv: list[str], values: dict[str, str]) -> list[str]:
 
 def describe_result(result: CommandResult, timeout: float) -> str:
     if result.timed_out:
-        return f"timed out after {timeout:g} s"
+        return f"timed out after {timeout:g} s and was stopped (the node stopped answering or the command hangs)"
     if result.exit_status is None:
-        return "connection lost before the command ended"
+        return "connection lost before the command ended (sshd stopped or the node went down)"
     return f"exit status {result.exit_status}"
 
 
@@ -71,12 +72,25 @@ class Executor:
         self.recipe = recipe
         self.pool = pool
         self.stage = recipe.stage_dir
+        self._digest: str | None = None
+
+    @property
+    def digest(self) -> str:
+        """The digest of the recipe's directory, computed on first use and kept for the job."""
+        if self._digest is None:
+            self._digest = recipe_digest(self.recipe.directory)
+        return self._digest
 
     async def stage_recipe(self, node: JobNode) -> None:
-        """Copy the recipe's directory to the node once per job, so scripts match this engine's recipe."""
+        """Copy the recipe's directory to the node once per job, so scripts match this engine's recipe.
+
+        The recipe's digest is written after its files, so a later service check finds the
+        recipe staged and does not copy it again.
+        """
         if node.staged:
             return
         await self.pool.put_tree(node.target, self.recipe.directory, self.stage)
+        await write_recipe_digest(self.pool, node.target, self.stage, self.digest)
         node.staged = True
 
     async def for_each_node(
@@ -106,7 +120,12 @@ class Executor:
                 self.context.set_node(node.node_id, node.hostname, state)
                 self.context.save()
 
-        await asyncio.gather(*(one(node) for node in nodes))
+        # Every node's work ends before an unexpected error (a full state disk) propagates,
+        # so no node is left running unobserved behind a failed step.
+        outcomes = await asyncio.gather(*(one(node) for node in nodes), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
         if failures:
             names = ", ".join(sorted(failures))

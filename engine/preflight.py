@@ -6,7 +6,9 @@ never pings or connects to a node's management address.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -75,7 +77,32 @@ def node_file(node: JobNode) -> str:
 
 
 async def distribute_to_node(executor: Executor, node: JobNode, zone_files: dict[str, str]) -> None:
+    """Write the zone's configuration files and the node's node.yaml to {stage}/conf on the node.
+
+    The files travel together as one tar stream over one command, instead of an SFTP session
+    per file, because a round trip per file made most of this step's overhead. tar rewrites
+    each file in place, so a reader during the copy could see it partly written. Only the
+    recipe's tasks read these files, and they run after the copy.
+    """
     conf = f"{executor.stage}/conf"
-    for name, text in {**zone_files, "node.yaml": node_file(node)}.items():
-        await executor.pool.put_bytes(node.target, text.encode("utf-8"), f"{conf}/{name}")
+    files = {**zone_files, "node.yaml": node_file(node)}
+
+    # The directory's name appears in a failed copy's error message, so it names the node.
+    with tempfile.TemporaryDirectory(prefix=f"qci-conf-{node.hostname}-") as directory:
+        write_local_files(Path(directory), files)
+        await executor.pool.put_tree(node.target, Path(directory), conf)
+
     executor.context.log(f"{node.hostname} | configuration written to {conf}: {', '.join(sorted(zone_files))}, node.yaml")
+
+
+def write_local_files(directory: Path, files: dict[str, str]) -> None:
+    """Write files (relative name -> text) under directory with mode 0644, as the node gets them."""
+    for name, text in files.items():
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"configuration file name {name!r} must stay inside the conf directory")
+        path = directory.joinpath(*relative.parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        # chmod after writing because the engine's umask may have narrowed the mode.
+        path.chmod(0o644)

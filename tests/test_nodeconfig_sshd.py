@@ -23,7 +23,8 @@ from engine.engine import Engine
 from engine.lab.layout import PEK3B_NODES, LabNodeSpec
 from engine.lab.nodedir import CONTROL_DIR, prepare_node_dir
 from engine.recipe import DEMO_RECIPE_DIR, Recipe, load_recipe
-from engine.ssh import fingerprint
+from engine.nodeconfig.remote import NodeFile
+from engine.ssh import SshPool, SshTarget, fingerprint
 from tests.sshd import SshdCluster
 
 pytestmark = pytest.mark.sshd
@@ -433,3 +434,40 @@ def test_demo_recipe_installs_server_yaml_once(tmp_path):
     assert second.returncode == 0, second.stderr
     assert "already in place, keeping it" in second.stdout
     assert (home / FILE).read_text(encoding="utf-8") == CHANGED_YAML
+
+
+
+# -- files over a command's logged output limit -------------------------------------------
+
+# Just over 1 MiB, the maximum output of one command that reaches the job log, and its base64
+# text on the wire is a third larger. Larger files would only slow the pure-Python YAML parse.
+LARGE_YAML = SERVER_YAML + "".join(f"# padding line {number:06d} of a large server.yaml {'.' * 40}\n"
+                                   for number in range(13000))
+
+
+async def test_file_over_one_mib_shown_whole(zone):
+    for spec in HOLDERS:
+        (zone.home(spec) / FILE).write_text(LARGE_YAML, encoding="utf-8")
+
+    whole = await zone.call("DescribeConfigurationFile", zone_id=ZONE, file_name="server.yaml")
+
+    assert len(LARGE_YAML.encode()) > 1024 * 1024
+    assert whole["ret_code"] == 0, whole
+    assert whole["content"] == LARGE_YAML
+
+
+async def test_node_file_reads_large_binary_intact(tmp_path, sshd_cluster, client_key):
+    cluster = sshd_cluster([FIRST.hostname])
+    node = cluster.node(FIRST.hostname)
+    # Every byte value, CR and CRLF pairs, no final newline: what a line-based read would damage.
+    data = bytes(range(256)) * 5000 + b"tail\r\nlast line\rwithout newline"
+    (node.home / "large.bin").write_bytes(data)
+    target = SshTarget(node_id=FIRST.node_id, hostname=FIRST.hostname, host=node.host, port=node.port,
+                       user=node.user, host_keys=(cluster.host_public_key(FIRST.hostname),))
+
+    async with SshPool(default_client_key=str(client_key.path)) as pool:
+        read_back = await NodeFile(pool, target, "large.bin").read()
+
+    assert len(data) > 1024 * 1024
+    assert len(read_back) == len(data)
+    assert read_back == data

@@ -78,8 +78,9 @@ class NodeFile:
         """Return the bytes of the file (or of another path on the node, such as its backup)."""
         path = path or self.path
         lines: list[str] = []
+        # The output is the file itself, so it must not be cut as a job log's output is.
         result = await self.pool.run(self.target, ["sh", "-c", _READ, "sh", path], timeout=FILE_COMMAND_TIMEOUT,
-                                     on_line=lines.append)
+                                     on_line=lines.append, limit_output=False)
         if result.exit_status == _MISSING:
             raise RemoteFileMissing(f"{path} does not exist on {self.target.hostname}")
         if not result.ok:
