@@ -58,6 +58,19 @@ APPLY_STEPS = ("start", "review")
 class ConfigurationScreen(InstallerScreen):
     """The configuration wizard; see the module docstring."""
 
+    HELP = N_(
+        "The configuration wizard: it builds the zones' configuration step by step, checks it after "
+        "every change and applies it with ConfigQingCloud.\n"
+        "\n"
+        "1. Start: F6 reads the configuration or answers file named in the File field; F9 starts from"
+        " scratch.\n"
+        "2. Zones, Variables, Roles, VBC and EIP: F9 and F8 move forward and back; the problems found"
+        " are listed under the form.\n"
+        "3. Review: the files the configuration writes and what changes in them; F7 applies it, ^O "
+        "exports an answers file.\n"
+        "4. Nothing reaches the nodes before F7; deploying (F5) comes after."
+    )
+
     BINDINGS = [
         Binding("f6", "load", N_("Load file")),
         Binding("f7", "apply", N_("Apply")),
@@ -138,7 +151,7 @@ class ConfigurationScreen(InstallerScreen):
         issues.add_column(_("Message"), key="message")
 
         path_input = self.query_one("#config-path", Input)
-        path_input.value = getattr(self.app, "config_path", "")
+        path_input.value = self.offered_config_path()
         self.reload_sections()
         self.show_step()
         path_input.focus()
@@ -146,6 +159,13 @@ class ConfigurationScreen(InstallerScreen):
     def on_screen_resume(self) -> None:
         # Nodes registered on the nodes screen meanwhile become choices of the roles step.
         self.load_inventory()
+
+    def offered_config_path(self) -> str:
+        """Return the file the Start step offers: the app's configuration file, if it has one."""
+        return getattr(self.app, "config_path", "")
+
+    def configuration_applied(self, config: dict[str, Any], job_id: str) -> None:
+        """Go on once ConfigQingCloud applied `config` in job `job_id`; the review step shows that already."""
 
     # The steps.
 
@@ -464,6 +484,7 @@ class ConfigurationScreen(InstallerScreen):
                 if is_ok(described):
                     self.app.platform = described.get("qingcloud") or {}  # type: ignore[attr-defined]
                 self.load_inventory()
+                self.configuration_applied(config, watch.job_id)
         finally:
             self.job_running = False
             self.refresh_bindings()

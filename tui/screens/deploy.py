@@ -21,6 +21,7 @@ from tui.screens.overview import yes_no
 from tui.status_words import status_label
 from tui.widgets.api_error import ApiErrorPanel
 from tui.widgets.job_log import JobLog
+from tui.widgets.job_panes import failed_hostnames, node_state
 from tui.widgets.platform_line import PlatformLine
 from tui.widgets.step_list import StepList, state_style, state_word, step_title
 
@@ -74,6 +75,17 @@ def summarize_platform(platform: dict[str, Any]) -> list[str]:
 
 class DeployScreen(InstallerScreen):
     """Runs DeployQingCloud on the chosen nodes and follows the job to its end."""
+
+    HELP = N_(
+        "Deploys the configured zones with DeployQingCloud and follows the job: its steps, each "
+        "node's state and the log.\n"
+        "\n"
+        "1. The nodes that hold a role are ticked; Space ticks or unticks the highlighted one.\n"
+        "2. F8 starts the deploy. The steps fill in on the right and the log below.\n"
+        "3. If a step fails, the failed nodes and the step's last log lines are shown; F9 runs the "
+        "deploy again from that step.\n"
+        "4. ^R reads the nodes and the latest deploy job again."
+    )
 
     BINDINGS = [
         Binding("ctrl+r", "refresh", N_("Refresh")),
@@ -255,13 +267,11 @@ class DeployScreen(InstallerScreen):
 
         self.query_one("#deploy-nodes-title", Label).update(_(NODES_BY_STATE_TITLE))
         selection = self.query_one("#deploy-nodes", SelectionList)
+        running_status = job_status if current is not None else None
         for node_id, progress in (status.get("nodes") or {}).items():
             if node_id not in self.nodes:
                 continue
-            # A node's entry keeps the state of the last step it took part in. A node that
-            # the running step has not reached yet is shown as pending in that step.
-            if current is not None and progress.get("step") not in (None, "", job_status):
-                progress = {**progress, "state": "pending"}
+            progress = {**progress, "state": node_state(progress, running_status)}
             selection.replace_option_prompt(node_id, node_prompt(self.nodes[node_id], progress))
 
     async def show_success(self, watch: JobWatch) -> None:
@@ -280,9 +290,7 @@ class DeployScreen(InstallerScreen):
         self.refresh_bindings()
 
         step = failed_step(status)
-        failed_nodes = [str(progress.get("hostname") or node_id)
-                        for node_id, progress in (status.get("nodes") or {}).items()
-                        if progress.get("state") == "failed"]
+        failed_nodes = failed_hostnames(status)
 
         if step is None:
             lines = [_("Deploy job {job_id} failed.").format(job_id=watch.job_id)]

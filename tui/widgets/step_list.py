@@ -10,8 +10,8 @@ from textual.widgets import Static
 
 from tui.i18n import N_, _
 
-# Titles of the deploy steps of the installer's recipes. A step not listed here is
-# shown by its name only.
+# Titles of the steps of the installer's jobs (the demo recipe's and the engine's own).
+# A step not listed here, e.g. of another package's recipe, is shown by its name only.
 STEP_TITLES = {
     "preflight": N_("Preflight checks"),
     "distribute_config": N_("Distribute config"),
@@ -19,6 +19,17 @@ STEP_TITLES = {
     "configure_network": N_("Set up networks"),
     "start_services": N_("Start services"),
     "verify": N_("Verify"),
+    "refresh_zone": N_("Refresh the zone"),
+    "backup_state": N_("Back up installer state"),
+    "distribute_package": N_("Copy the package"),
+    "upgrade_nodes": N_("Upgrade nodes"),
+    "install_components": N_("Install components"),
+    "verify_components": N_("Verify components"),
+    "prepare_user": N_("Prepare test user"),
+    "prepare_resources": N_("Prepare test resources"),
+    "run_tests": N_("Run test cases"),
+    "clean_resources": N_("Clean test resources"),
+    "check_services": N_("Check services"),
 }
 
 STATE_WORDS = {
