@@ -2,6 +2,7 @@
 
 DescribeNodes returns a node's status. GetStatus returns a job's status, and
 DescribeQingCloud returns the platform's status, which is that of its newest job.
+GetQingCloudCheckResult returns each service's status and the platform's overall one.
 The overview, the nodes and deploy screens and the header show them through
 `status_label`, so that the operator reads them in the TUI's language. Step
 states (done, running, ...) are a different set, kept with the step list.
@@ -23,6 +24,11 @@ STATUS_LABELS = {
     "pending": N_("pending"),
     "successful": N_("successful"),
     "failed": N_("failed"),
+    # Statuses of a service in a health check; the platform's overall status is Normal or Abnormal.
+    "Normal": N_("Normal"),
+    "Abnormal": N_("Abnormal"),
+    "Unknown": N_("Unknown"),
+    "Ignored": N_("Ignored"),
 }
 
 # A running job's status is the step it is in: step0, step1, ...
