@@ -55,7 +55,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lab-speed", type=positive_float, default=argparse.SUPPRESS, metavar="FACTOR",
                        help="divide the lab's pauses by FACTOR (default 1: a deploy takes about half a minute)")
     group.add_argument("--lab-fail", type=parse_lab_failure, action="append", default=argparse.SUPPRESS,
-                       metavar="NODE:STEP", help="make that lab node fail that deploy step once (repeatable)")
+                       metavar="NODE:STEP", help="make that lab node fail that step (of a deploy, scale-out, upgrade or component job) for one whole job (repeatable)")
 
 
 def engine_settings(args: argparse.Namespace) -> tuple[Path, bool, float, list[tuple[str, str]]]:
@@ -87,3 +87,23 @@ def configure_logging(state_dir: Path, *, to_stderr: bool = False) -> None:
         force=True,
     )
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
+
+
+def theme_name(value: str) -> str:
+    from tui.themes import theme_names
+
+    names = theme_names()
+    if value not in names:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a theme; choose one of {', '.join(names)}")
+    return value
+
+
+def add_display_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the wizard's look: console mode and the theme."""
+    group = parser.add_argument_group("display")
+    group.add_argument("--console", action="store_true",
+                       help="draw for a Linux console or serial line: ASCII frames, 16 colours, no animations "
+                            "(automatic when TERM is linux, vt100, vt102, vt220 or dumb)")
+    group.add_argument("--theme", type=theme_name, metavar="NAME",
+                       help="colour theme: dark, light, high-contrast, console or mono (default: the one picked "
+                            "with ctrl+t in the wizard, else console on a console, mono with NO_COLOR, else dark)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from engine.client import Client, LocalClient
 from qc_cli.license import trust_license_key
@@ -12,11 +13,30 @@ from qc_cli.options import configure_logging, engine_settings
 from qc_cli.user import PasswordInputError, http_client_from_args
 
 
-def run_wizard(args: argparse.Namespace) -> int:
-    from tui.app import run_tui
-    from tui.i18n import language_from_environment
+def display_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Return run_tui's language, console mode, theme and settings from the options and the environment."""
+    from tui.console import choose_language, detect_display, prepare_environment
+    from tui.settings import SettingsStore, settings_path
 
-    lang = args.lang or language_from_environment(dict(os.environ))
+    environ = dict(os.environ)
+    lang, language_note = choose_language(args.lang, environ)
+    display = detect_display(environ, force_console=bool(getattr(args, "console", False)))
+    prepare_environment(os.environ, display)
+    return {
+        "lang": lang,
+        "language_note": language_note,
+        "display_mode": display,
+        "theme": getattr(args, "theme", None),
+        "settings": SettingsStore(settings_path(environ)),
+    }
+
+
+def run_wizard(args: argparse.Namespace) -> int:
+    # Before Textual is imported: the display options set its ESCDELAY in console mode.
+    display = display_options(args)
+
+    from tui.app import run_tui
+
     state = {}
 
     if args.server:
@@ -34,7 +54,7 @@ def run_wizard(args: argparse.Namespace) -> int:
         async def disconnect_remote() -> None:
             await state["client"].close()
 
-        return run_tui(connect_remote, lang=lang, disconnect=disconnect_remote)
+        return run_tui(connect_remote, disconnect=disconnect_remote, **display)
 
     from engine.engine import Engine
 
@@ -60,12 +80,15 @@ def run_wizard(args: argparse.Namespace) -> int:
         await engine.stop()
 
     config_path = ""
+    growth_config_paths: dict[str, str] = {}
     if lab:
         from engine.lab.session import LabSession
 
         config_path = str(LabSession.sample_config_location(engine))
+        growth_config_paths = {action: str(path) for action, path in LabSession.growth_config_locations(engine).items()}
     try:
-        return run_tui(connect, lang=lang, disconnect=disconnect, config_path=config_path)
+        return run_tui(connect, disconnect=disconnect, config_path=config_path,
+                       growth_config_paths=growth_config_paths, **display)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -238,8 +238,8 @@ async def test_footer_fits_80_columns_in_every_mode(lang):
         await wait_until(pilot, lambda: screen.mode == "changes", "the changes show")
         seen["changes"] = footer_layout(app)
 
-        assert set(seen["browse"]) == {"f2", "f3", "f4", "f5", "f6", "f9", "f10", "ctrl+r"}
-        assert set(seen["preview"]) == {"f2", "f3", "f4", "f5", "f6", "f7", "f8", "f10"}
+        assert set(seen["browse"]) == {"f1", "f6", "f9", "f10", "ctrl+g", "ctrl+r"}
+        assert set(seen["preview"]) == {"f1", "f6", "f7", "f8", "f10", "ctrl+g"}
         for mode, keys in seen.items():
             for key, (right, row, _description) in keys.items():
                 assert right <= SIZE[0], f"{mode}: {key} ends at column {right}"

@@ -295,10 +295,10 @@ async def test_missing_file_named():
 
 
 PANEL_KEYS = {
-    "": {"f2", "f3", "f4", "f5", "f6", "f7", "f10"},
-    "request": {"f2", "f3", "f4", "f5", "f7", "f8", "f10"},
-    "activate": {"f2", "f3", "f4", "f5", "f6", "f8", "f9", "f10"},
-    "code": {"f2", "f3", "f4", "f5", "f6", "f7", "f8", "f10"},
+    "": {"f1", "f6", "f7", "f10", "ctrl+g", "ctrl+r"},
+    "request": {"f1", "f7", "f8", "f10", "ctrl+g", "ctrl+r"},
+    "activate": {"f1", "f6", "f8", "f9", "f10", "ctrl+g", "ctrl+r"},
+    "code": {"f1", "f6", "f7", "f8", "f10", "ctrl+g", "ctrl+r"},
 }
 
 

@@ -572,7 +572,7 @@ async def test_footer_fits_80_columns(lang):
 
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_nodes(pilot, app)
-        await assert_footer_fits(app, {"f2", "f3", "f4", "f5", "f6", "f7", "f8", "f10"})
+        await assert_footer_fits(app, {"f1", "f6", "f7", "f8", "f10", "ctrl+g", "ctrl+r"})
         assert footer_keys(app)["f8"].key_display == "F8"
         assert_inside_screen(app, "#node-table", "#node-detail-scroll")
 

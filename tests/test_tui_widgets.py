@@ -106,9 +106,9 @@ def test_error_text_explains_known_codes(ret_code, explanation):
 
 
 def test_error_text_unknown_code_has_no_explanation():
-    panel_text = describe_error_response({"action": "GetLogResponse", "ret_code": 5000, "message": "internal error (trace t-1)"})
+    panel_text = describe_error_response({"action": "GetLogResponse", "ret_code": 9999, "message": "internal error (trace t-1)"})
 
-    assert panel_text == "GetLog failed with ret_code 5000: internal error (trace t-1)"
+    assert panel_text == "GetLog failed with ret_code 9999: internal error (trace t-1)"
 
 
 def test_error_text_in_chinese():

@@ -812,3 +812,734 @@ class FlakyFakeClient(FakeClient):
             self.cut_after_deploy_polls = None
             self.connected = False
         return response
+
+
+# ---------------------------------------------------------------------------
+# Growing and upgrading a deployed platform (tests/test_tui_scale.py, test_tui_new_zone.py,
+# test_tui_upgrade.py, test_tui_components.py)
+# ---------------------------------------------------------------------------
+
+import copy  # noqa: E402
+
+SCALE_STEPS = ["preflight", "distribute_config", "install", "configure_network", "refresh_zone",
+               "start_services", "verify"]
+UPGRADE_STEPS = ["backup_state", "distribute_package", "upgrade_nodes"]
+COMPONENT_STEPS = ["preflight", "install_components", "verify_components"]
+UPGRADE_ROLE_ORDER = ("ks-vm", "vg", "hyper-repl")
+
+GOOD_PACKAGE = "qingcloud-installer-express_4.3.1-20190318_16.04.3_amd64.tar.gz"
+OLD_PACKAGE = "qingcloud-installer-express_4.2.0-20181115_16.04.3_amd64.tar.gz"
+DAMAGED_PACKAGE = "qingcloud-installer-express_4.3.2-20190426_16.04.3_amd64.tar.gz"
+UNPARSED_PACKAGE = "notes.tar.gz"
+
+
+def grow_packages() -> list[dict[str, Any]]:
+    """Return DescribeQingCloudPackages entries like the lab's, plus a file whose name does not parse."""
+    def entry(name: str, version: str, build_date: str, problem: str = "") -> dict[str, Any]:
+        return {"package_name": name, "product": "qingcloud-installer-express" if version else "",
+                "version": version, "build_date": build_date, "os": "16.04.3" if version else "",
+                "arch": "amd64" if version else "", "size": 304, "upgradable": not problem, "problem": problem}
+
+    return [
+        entry(DAMAGED_PACKAGE, "4.3.2", "2019-04-26",
+              f"checksum mismatch for '{DAMAGED_PACKAGE}': the file is damaged or incomplete, copy it again"),
+        entry(GOOD_PACKAGE, "4.3.1", "2019-03-18"),
+        entry(OLD_PACKAGE, "4.2.0", "2018-11-15",
+              f"version 4.2.0 of '{OLD_PACKAGE}' is not newer than the installed version 4.3.0; "
+              "only a newer version can be installed"),
+        entry(UNPARSED_PACKAGE, "", "",
+              "'notes.tar.gz' is not a package name; expected <product>_<version>-<build date>_<os>_<arch>.tar.gz"),
+    ]
+
+
+@dataclass
+class GrowFakeJob(FakeJob):
+    """A FakeJob whose failure ends with `final_line`, as the engine logs a failed step's reason last."""
+
+    final_line: str = ""
+
+    def set_status(self, status: str) -> None:
+        if status == "failed" and self.final_line:
+            self.write(self.final_line)
+        super().set_status(status)
+
+
+class GrowFakeClient(FakeClient):
+    """A FakeClient whose zones pek3a and pek3b are deployed, with the spare node n-test1234 free.
+
+    It answers DescribeQingCloudConfig, ConfigQingCloud of one zone (the other zones
+    stay), ScaleQingCloud, ScaleQingCloudZone, GetQingCloudVBCRoute,
+    DescribeQingCloudPackages, UpgradeQingCloud and DeployQingCloudComponent.
+    `licensed_hyper_nodes` makes a job beyond that count fail with 2400, and
+    `scale_fail_step` / `upgrade_fail_step` make the first such job fail there.
+    """
+
+    def __init__(self, *, licensed_hyper_nodes: int | None = None, scale_fail_step: str | None = None,
+                 upgrade_fail_step: str | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.config = json.loads(SEED_CONFIG_PATH.read_text(encoding="utf-8"))["config"]
+        self.deployed = True
+        self.deployed_zones = {"pek3a", "pek3b"}
+        self.components = {zone_id: {"vdi": 0, "v2v": 0} for zone_id in self.config}
+        self.licensed_hyper_nodes = licensed_hyper_nodes
+        self.scale_fail_step = scale_fail_step
+        self.upgrade_fail_step = upgrade_fail_step
+        self.installed_version = "4.3.0"
+        self.package_set = grow_packages()
+        self.routes: dict[str, list[str]] = {}
+        self.effects: dict[str, Callable[[], None]] = {}
+        for node in self.nodes:
+            node.update(role="", sub_roles="", status="registered")
+        for zone_id in self.config:
+            for node_id, entry in self.zone_roles(zone_id).items():
+                node = self.node(node_id)
+                if node is not None:
+                    node.update(role=entry["role"], sub_roles=entry["sub_roles"], zone_id=zone_id, status="deployed")
+
+    def new_job(self, action: str, steps: list[str], nodes: dict[str, str], **options: Any) -> FakeJob:
+        job = GrowFakeJob(job_id=f"j-fake{len(self.jobs) + 1:04d}", job_action=action, step_names=steps,
+                          nodes=nodes, **options)
+        self.jobs.append(job)
+        return job
+
+    def node(self, node_id: str) -> dict[str, Any] | None:
+        return next((node for node in self.nodes if node["node_id"] == node_id), None)
+
+    def zone_roles(self, zone_id: str) -> dict[str, dict[str, Any]]:
+        return ((self.config or {}).get(zone_id) or {}).get("settings", {}).get("roles") or {}
+
+    def hyper_count(self, node_ids: list[str]) -> int:
+        deployed = {node["node_id"] for node in self.nodes if node["status"] == "deployed"
+                    and node.get("role", "").startswith("hyper")}
+        adding = {node_id for zone_id in self.config or {} for node_id, entry in self.zone_roles(zone_id).items()
+                  if node_id in node_ids and entry.get("role", "").startswith("hyper")}
+        return len(deployed | adding)
+
+    def reject_beyond_license(self, action: str, node_ids: list[str]) -> dict[str, Any] | None:
+        total = self.hyper_count(node_ids)
+        if self.licensed_hyper_nodes is None or total <= self.licensed_hyper_nodes:
+            return None
+        return error_response(action, 2400, (
+            f"licensed hyper nodes exceeded: {total} hyper node(s) with this request, but license lc-Fake0001 "
+            f"allows {self.licensed_hyper_nodes}; activate a license for at least {total} hyper nodes"))
+
+    # Reading.
+
+    def _DescribeQingCloud(self, params: dict[str, Any]) -> dict[str, Any]:
+        response = super()._DescribeQingCloud(params)
+        free = sum(1 for node in self.nodes if not node["role"])
+        for zone_id, zone in response["qingcloud"]["zone_info"].items():
+            zone["is_zone_deployed"] = int(zone_id in self.deployed_zones)
+            zone["free_node_num"] = free
+            zone["components"] = dict(self.components.setdefault(zone_id, {"vdi": 0, "v2v": 0}))
+        return response
+
+    def _DescribeQingCloudConfig(self, params: dict[str, Any]) -> dict[str, Any]:
+        zone_ids = params.get("zone_ids") or list(self.config or {})
+        unknown = [zone_id for zone_id in zone_ids if zone_id not in (self.config or {})]
+        if unknown:
+            return error_response("DescribeQingCloudConfig", 2100, f"zone_ids: {', '.join(unknown)} not configured")
+        return {"config": {zone_id: copy.deepcopy(self.config[zone_id]) for zone_id in zone_ids},
+                "config_versions": {zone_id: 1 for zone_id in zone_ids}}
+
+    # Configuring one zone.
+
+    def _ConfigQingCloud(self, params: dict[str, Any]) -> dict[str, Any]:
+        for zone_id, zone in params["config"].items():
+            self.config[zone_id] = copy.deepcopy(zone)
+            for node_id, entry in (zone.get("settings", {}).get("roles") or {}).items():
+                node = self.node(node_id)
+                if node is not None and node["status"] != "deployed":
+                    node.update(role=entry.get("role", ""), sub_roles=entry.get("sub_roles", ""),
+                                zone_id=zone_id, status="configured")
+        job = self.new_job("ConfigQingCloud", CONFIG_STEPS, {"n-installer": "installer"})
+        return {"job_id": job.job_id}
+
+    # Placing nodes.
+
+    def place(self, action: str, zone_id: str, node_ids: list[str], fail_step: str | None,
+              refreshed: list[str], routes: list[str]) -> dict[str, Any]:
+        previous = next((job for job in reversed(self.jobs) if job.job_action == action), None)
+        start_index = previous.current if previous is not None and previous.status == "failed" else 0
+        hostnames = {node_id: self.node(node_id)["hostname"] for node_id in [*node_ids, *refreshed]}
+        job = self.new_job(action, SCALE_STEPS, hostnames, fail_step=fail_step, start_index=start_index,
+                           final_line=f"{action} stopped: a node failed; run {action} again to resume")
+        self.routes[job.job_id] = routes
+
+        def deployed() -> None:
+            self.deployed_zones.add(zone_id)
+            for node_id in node_ids:
+                self.node(node_id)["status"] = "deployed"
+
+        self.effects[job.job_id] = deployed
+        return {"job_id": job.job_id}
+
+    def check_placement(self, action: str, zone_id: str, node_ids: list[str]) -> dict[str, Any] | None:
+        unknown = [node_id for node_id in node_ids if self.node(node_id) is None]
+        if unknown:
+            return error_response(action, 2100, f"node_ids: {', '.join(unknown)} not registered")
+        outside = [node_id for node_id in node_ids if node_id not in self.zone_roles(zone_id)]
+        if outside:
+            return error_response(action, 5200, f"node_ids: {', '.join(outside)} hold no role in zone {zone_id}; "
+                                                "name them in settings.roles with ConfigQingCloud first")
+        return self.reject_beyond_license(action, node_ids)
+
+    def _ScaleQingCloud(self, params: dict[str, Any]) -> dict[str, Any]:
+        zone_id, node_ids = params.get("zone_id", ""), list(params.get("node_ids") or [])
+        if zone_id not in self.deployed_zones:
+            return error_response("ScaleQingCloud", 5200, f"zone {zone_id} is not deployed")
+        rejection = self.check_placement("ScaleQingCloud", zone_id, node_ids)
+        if rejection:
+            return rejection
+        refreshed = [node_id for node_id in self.zone_roles(zone_id)
+                     if node_id not in node_ids and self.node(node_id) and self.node(node_id)["status"] == "deployed"]
+        fail_step, self.scale_fail_step = self.scale_fail_step, None
+        routes = ["ip route add 10.10.50.0/24 via 172.16.80.100", "ip route add 10.10.51.0/24 via 172.16.80.100"]
+        return self.place("ScaleQingCloud", zone_id, node_ids, fail_step, refreshed[:2], routes)
+
+    def _ScaleQingCloudZone(self, params: dict[str, Any]) -> dict[str, Any]:
+        zone_id, node_ids = params.get("zone_id", ""), list(params.get("node_ids") or [])
+        if zone_id in self.deployed_zones:
+            return error_response("ScaleQingCloudZone", 5200, f"zone {zone_id} is deployed already")
+        if zone_id not in (self.config or {}):
+            return error_response("ScaleQingCloudZone", 2100, f"zone_id: zone {zone_id} is not configured")
+        rejection = self.check_placement("ScaleQingCloudZone", zone_id, node_ids)
+        if rejection:
+            return rejection
+        routes = [f"ip route add 10.30.{index}.0/24 via 172.16.100.{13 + index}" for index in range(len(node_ids))]
+        return self.place("ScaleQingCloudZone", zone_id, node_ids, None, [], routes)
+
+    def _GetQingCloudVBCRoute(self, params: dict[str, Any]) -> dict[str, Any]:
+        job = next((job for job in self.jobs if job.job_id == params.get("job_id")), None)
+        if job is None:
+            return error_response("GetQingCloudVBCRoute", 2100, f"job '{params.get('job_id')}' not found")
+        if job.job_id not in self.routes:
+            return error_response("GetQingCloudVBCRoute", 5200, f"job {job.job_id} is a {job.job_action} job")
+        return {"vbc_route": list(self.routes[job.job_id]) if job.status == "successful" else []}
+
+    def _GetStatus(self, params: dict[str, Any]) -> dict[str, Any]:
+        response = super()._GetStatus(params)
+        job_id = response.get("job_id", "")
+        if response.get("status") == "successful" and job_id in self.effects:
+            self.effects.pop(job_id)()
+        return response
+
+    # Upgrading.
+
+    def upgrade_plan(self) -> list[dict[str, Any]]:
+        plan = []
+        for role in UPGRADE_ROLE_ORDER:
+            hostnames = sorted(node["hostname"] for node in self.nodes
+                               if node["role"] == role and node["status"] == "deployed")
+            if hostnames:
+                plan.append({"role": role, "hostnames": hostnames})
+        return plan
+
+    def _DescribeQingCloudPackages(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"installed_version": self.installed_version, "packages_dir": "/var/lib/qc-installer/packages",
+                "package_set": copy.deepcopy(self.package_set), "upgrade_plan": self.upgrade_plan()}
+
+    def _UpgradeQingCloud(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params.get("package_name", "")
+        package = next((entry for entry in self.package_set if entry["package_name"] == name), None)
+        if package is None:
+            return error_response("UpgradeQingCloud", 2100, f"package_name: '{name}' not found")
+        if package["problem"]:
+            return error_response("UpgradeQingCloud", 1100, f"package_name: {package['problem']}")
+
+        plan = self.upgrade_plan()
+        hostnames = {node["node_id"]: node["hostname"] for node in self.nodes if node["status"] == "deployed"}
+        fail_step, self.upgrade_fail_step = self.upgrade_fail_step, None
+        hint = (f"upgrade stopped at {plan[0]['hostnames'][0]} (role {plan[0]['role']}); no node after it was "
+                f"upgraded. Fix the cause, then run UpgradeQingCloud with package_name {name} again to resume")
+        job = self.new_job("UpgradeQingCloud", UPGRADE_STEPS, hostnames, fail_step=fail_step, final_line=hint)
+
+        def upgraded() -> None:
+            self.installed_version = package["version"]
+
+        self.effects[job.job_id] = upgraded
+        return {"job_id": job.job_id}
+
+    # Components.
+
+    def _DeployQingCloudComponent(self, params: dict[str, Any]) -> dict[str, Any]:
+        config = params.get("config") or {}
+        requested: dict[str, list[str]] = {}
+        for zone_id, zone in config.items():
+            if zone_id not in self.deployed_zones:
+                return error_response("DeployQingCloudComponent", 5200, f"zone {zone_id} is not deployed")
+            for name, flags in (zone.get("variables") or {}).items():
+                if name not in ("vdi", "v2v"):
+                    return error_response("DeployQingCloudComponent", 1100,
+                                          f"config.{zone_id}.variables.{name}: unknown component")
+                if flags.get(f"deploy_{name}") == "1":
+                    requested.setdefault(zone_id, []).append(name)
+        if not requested:
+            return error_response("DeployQingCloudComponent", 1100, "config: no component is requested")
+
+        hostnames = {node["node_id"]: node["hostname"] for node in self.nodes
+                     if node["zone_id"] in requested and node["role"] == "ks-vm"}
+        job = self.new_job("DeployQingCloudComponent", COMPONENT_STEPS, hostnames or {"n-installer": "installer"})
+
+        def deployed() -> None:
+            for zone_id, names in requested.items():
+                for name in names:
+                    self.components.setdefault(zone_id, {})[name] = 1
+
+        self.effects[job.job_id] = deployed
+        return {"job_id": job.job_id}
+
+
+# ---------------------------------------------------------------------------
+# Test runs and health checks (tests/test_tui_platform_tests.py, tests/test_tui_health.py)
+# ---------------------------------------------------------------------------
+
+from datetime import datetime as _datetime  # noqa: E402
+from datetime import timedelta as _timedelta  # noqa: E402
+
+TEST_CATALOG = [
+    {"test": "vm-instance-lifecycle", "description": "测试虚拟型主机的创建,启动,关闭,重启和删除",
+     "description_en": "Create, start, stop, restart and delete a VM instance"},
+    {"test": "lb-vxnet", "description": "测试vxnet负载均衡功能", "description_en": "Load balancer on a VxNet"},
+    {"test": "eip-associate", "description": "测试公网IP的申请,绑定,解绑和释放",
+     "description_en": "Allocate, associate, dissociate and release an EIP"},
+    {"test": "security-group", "description": "测试安全组规则对主机流量的控制",
+     "description_en": "Security group rules filter the traffic of instances"},
+]
+
+TEST_PREPARE_STEPS = {"all": ["prepare_user", "prepare_resources"], "user": ["prepare_user"],
+                      "res": ["prepare_resources"], "skip": [], "clean": ["clean_resources"]}
+
+SERVICES_BY_ROLE = {"ks-vm": ["mysql", "qingcloud-ks-api", "rabbitmq"], "vg": ["keepalived", "vgateway"],
+                    "hyper-repl": ["libvirtd", "qingcloud-hyper-agent"]}
+
+TEST_RUNNER = {"n-pek3a01r01": "pek3ar01n01"}
+
+
+class JobHistoryFakeClient(FakeClient):
+    """A FakeClient that lists its jobs with DescribeJobs (request_type Job), newest first, and keeps a clock.
+
+    Job number n was created at 10:n minutes; `tick` gives the times that results carry.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.deployed = True
+        self.now = _datetime(2024, 5, 1, 11, 0, 0)
+        self.paused = False
+        """While True, GetStatus reads jobs without moving them on, so that a test can look at a running job."""
+        self.hold_at_status: str | None = None
+        """Pause once a job reaches this status (e.g. "step1")."""
+
+    def tick(self, seconds: int = 7) -> str:
+        self.now += _timedelta(seconds=seconds)
+        return self.now.strftime("%Y-%m-%d %H:%M:%S")
+
+    def job_record(self, job: FakeJob) -> dict[str, Any]:
+        index = self.jobs.index(job)
+        return {"job_id": job.job_id, "job_action": job.job_action, "job_type": "async", "owner": "local",
+                "status": job.status, "pre_status": job.pre_status,
+                "create_time": f"2024-05-01 10:{index:02d}:00", "update_time": f"2024-05-01 10:{index:02d}:30",
+                "resources": self.job_resources(job)}
+
+    def job_resources(self, job: FakeJob) -> dict[str, Any]:
+        """What the engine records in a finished job's resources; subclasses add theirs."""
+        return {}
+
+    def _DescribeJobs(self, params: dict[str, Any]) -> dict[str, Any]:
+        jobs = list(reversed(self.jobs))
+        if params.get("job_action"):
+            jobs = [job for job in jobs if job.job_action == params["job_action"]]
+        if params.get("job_ids"):
+            jobs = [job for job in jobs if job.job_id in params["job_ids"]]
+        limit = int(params.get("limit", 100))
+        return {"job_set": [self.job_record(job) for job in jobs[:limit]], "total_count": len(jobs)}
+
+    def _GetStatus(self, params: dict[str, Any]) -> dict[str, Any]:
+        job = self.find_job(params)
+        if self.paused and job is not None:
+            return job.status_response()
+        response = super()._GetStatus(params)
+        if job is not None and self.hold_at_status is not None and job.status == self.hold_at_status:
+            self.hold_at_status = None
+            self.paused = True
+        return response
+
+    def finish_job(self, job: FakeJob, status: str = "successful") -> None:
+        """End a job at once, as if it had run before the test."""
+        job.states = ["done"] * len(job.step_names)
+        job.current = len(job.step_names) - 1
+        job.set_status(status)
+
+
+class PlatformTestsFakeClient(JobHistoryFakeClient):
+    """A FakeClient that runs test cases: each GetStatus of a test job starts or ends one step, a case being a step.
+
+    Cases named in `failing` fail their first try and pass when rerun. Runs keep
+    their rows, so earlier runs stay readable, and a rerun updates the newest run.
+    """
+
+    def __init__(self, *, failing: tuple[str, ...] = (), **options: Any) -> None:
+        super().__init__(**options)
+        self.catalog = [dict(case) for case in TEST_CATALOG]
+        self.failing = set(failing)
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.run_order: list[str] = []
+        self.job_cases: dict[str, tuple[str, list[str]]] = {}
+        self.started: set[tuple[str, str]] = set()
+        self.cleaned = 0
+        self.hold_case: str | None = None
+        """Pause once this case runs, so that a test can look at a run in progress."""
+
+    def new_run(self, job: FakeJob, mode: str, cases: list[str]) -> None:
+        rows = {case["test"]: {"test": case["test"], "description": case["description"],
+                               "description_en": case["description_en"], "status": "pending",
+                               "start_time": "", "end_time": "", "attempts": 0}
+                for case in self.catalog if case["test"] in cases}
+        self.runs[job.job_id] = {"mode": mode, "rows": rows, "logs": {name: [] for name in rows}}
+        self.run_order.append(job.job_id)
+        self.job_cases[job.job_id] = (job.job_id, cases)
+
+    def record_run(self, mode: str, outcomes: dict[str, str]) -> str:
+        """Record a finished run whose cases ended with the statuses in `outcomes`; return its id."""
+        job = self.new_job("TestQingCloud", list(outcomes), TEST_RUNNER)
+        self.new_run(job, mode, list(outcomes))
+        for name, status in outcomes.items():
+            row = self.runs[job.job_id]["rows"][name]
+            row.update(status=status, start_time=self.tick(), end_time=self.tick(65), attempts=1)
+            self.runs[job.job_id]["logs"][name] = [f"{name}: recorded run, {status}"]
+        self.finish_job(job, "failed" if "failed" in outcomes.values() else "successful")
+        return job.job_id
+
+    def sync_cases(self, job: FakeJob) -> None:
+        run_id, cases = self.job_cases[job.job_id]
+        run = self.runs[run_id]
+        for index, name in enumerate(job.step_names):
+            if name not in cases:
+                continue
+            row, state = run["rows"][name], job.states[index]
+            if state == "running" and (job.job_id, name) not in self.started:
+                self.started.add((job.job_id, name))
+                row.update(status="running", start_time=self.tick(), end_time="", attempts=row["attempts"] + 1)
+                run["logs"][name] = [f"{name}: try {row['attempts']} started on pek3ar01n01",
+                                     f"{name}: creating resources"]
+            elif state == "done" and row["status"] == "running":
+                fails = name in self.failing and row["attempts"] == 1
+                row.update(status="failed" if fails else "successful", end_time=self.tick(95))
+                if fails:
+                    run["logs"][name] += [f"{name}: ERROR listener did not answer on port 80 within 60 s"]
+                else:
+                    run["logs"][name] += [f"{name}: passed"]
+
+        finished_cases = [run["rows"][name]["status"] for name in cases]
+        if job.status == "successful" and "failed" in finished_cases:
+            job.set_status("failed")
+
+    def job_resources(self, job: FakeJob) -> dict[str, Any]:
+        if job.job_action != "TestQingCloud" or job.job_id not in self.runs or not job.finished:
+            return {}
+        run = self.runs[job.job_id]
+        counts: dict[str, int] = {}
+        for row in run["rows"].values():
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        return {"mode": run["mode"], "counts": counts}
+
+    def _DescribeQingCloudTestCases(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"test_set": [dict(case) for case in self.catalog], "total_count": len(self.catalog),
+                "runner_hostname": "pek3ar01n01"}
+
+    def _TestQingCloud(self, params: dict[str, Any]) -> dict[str, Any]:
+        mode = params.get("mode")
+        if mode not in TEST_PREPARE_STEPS:
+            return error_response("TestQingCloud", 1100, f"mode: '{mode}' is not one of all, user, res, skip, clean")
+        names = [case["test"] for case in self.catalog]
+        chosen = params["tasks"].split(",") if params.get("tasks") else names
+        unknown = [name for name in chosen if name not in names]
+        if unknown:
+            return error_response("TestQingCloud", 1100, f"tasks: unknown test cases: {', '.join(unknown)}")
+        if mode == "clean":
+            chosen = []
+
+        job = self.new_job("TestQingCloud", TEST_PREPARE_STEPS[mode] + chosen, TEST_RUNNER)
+        self.new_run(job, mode, chosen)
+        return {"job_id": job.job_id}
+
+    def _RerunQingCloudTestCase(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not self.run_order:
+            return error_response("RerunQingCloudTestCase", 2100, "no test run recorded yet")
+        run_id = self.run_order[-1]
+        rows = self.runs[run_id]["rows"]
+        tasks = [name for name in str(params.get("tasks", "")).split(",") if name]
+        never_ran = [name for name in tasks if name not in rows or not rows[name]["attempts"]]
+        if never_ran:
+            return error_response("RerunQingCloudTestCase", 1100,
+                                  f"tasks: never ran in test run {run_id}: {', '.join(never_ran)}")
+        job = self.new_job("RerunQingCloudTestCase", tasks, TEST_RUNNER)
+        self.job_cases[job.job_id] = (run_id, tasks)
+        for name in tasks:
+            rows[name].update(status="pending", start_time="", end_time="")
+        return {"job_id": job.job_id}
+
+    def _CleanQingCloudTest(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.cleaned += 1
+        job = self.new_job("CleanQingCloudTest", ["clean_resources"], TEST_RUNNER)
+        return {"job_id": job.job_id}
+
+    def _GetStatus(self, params: dict[str, Any]) -> dict[str, Any]:
+        response = super()._GetStatus(params)
+        job = self.find_job(params)
+        if job is None or job.job_id not in self.job_cases:
+            return response
+        self.sync_cases(job)
+        if self.hold_case is not None and self.runs[self.job_cases[job.job_id][0]]["rows"].get(
+                self.hold_case, {}).get("status") == "running":
+            self.hold_case = None
+            self.paused = True
+        return job.status_response()
+
+    def find_run(self, action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]] | dict[str, Any]:
+        run_id = params.get("job_id") or (self.run_order[-1] if self.run_order else None)
+        if run_id is None:
+            return error_response(action, 2100, "no test run recorded yet")
+        if run_id not in self.runs:
+            return error_response(action, 2100, f"test run {run_id} not found")
+        return run_id, self.runs[run_id]
+
+    def _GetQingCloudTestCasesStatus(self, params: dict[str, Any]) -> dict[str, Any]:
+        found = self.find_run("GetQingCloudTestCasesStatus", params)
+        if isinstance(found, dict):
+            return found
+        run_id, run = found
+        return {"job_id": run_id, "mode": run["mode"], "result": [dict(row) for row in run["rows"].values()]}
+
+    def _GetQingCloudTestCasesLog(self, params: dict[str, Any]) -> dict[str, Any]:
+        found = self.find_run("GetQingCloudTestCasesLog", params)
+        if isinstance(found, dict):
+            return found
+        run_id, run = found
+        task = params.get("task")
+        if task not in run["rows"]:
+            return error_response("GetQingCloudTestCasesLog", 1100, f"task: {task} is not a case of run {run_id}")
+        lines = run["logs"][task]
+        return {"job_id": run_id, "task": task, "attempt": max(1, run["rows"][task]["attempts"]),
+                "log": {f"{number:03d}": line for number, line in enumerate(lines)}}
+
+
+class HealthCheckFakeClient(JobHistoryFakeClient):
+    """A FakeClient that checks the services of the nodes with a role, as SERVICES_BY_ROLE lists them.
+
+    `findings` maps (hostname, service) to (status, detail) for services that are
+    not Normal; the result of a check is recorded when its job ends.
+    """
+
+    def __init__(self, *, findings: dict[tuple[str, str], tuple[str, str]] | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.findings = dict(findings or {})
+        self.check_params: dict[str, dict[str, Any]] = {}
+        self.results: dict[str, dict[str, Any]] = {}
+
+    def role_nodes(self) -> list[dict[str, Any]]:
+        return [node for node in self.nodes if node.get("role")]
+
+    def check_result(self, job_id: str) -> dict[str, Any]:
+        params = self.check_params[job_id]
+        verbose = params.get("verbose", "1")
+        result = []
+        for node in self.role_nodes():
+            if params["nodes"] != "all" and node["hostname"] not in params["nodes"].split(","):
+                continue
+            services = []
+            for service in SERVICES_BY_ROLE.get(node["role"], []):
+                status, detail = self.findings.get((node["hostname"], service), ("Normal", "active"))
+                if verbose == "1" or status != "Normal":
+                    services.append({"service": service, "status": status, "detail": detail})
+            if services or verbose == "1":
+                result.append({"hostname": node["hostname"], "node_id": node["node_id"],
+                               "zone_id": node["zone_id"], "role": node["role"], "services": services})
+        attention = any(service["status"] in ("Abnormal", "Unknown") for node in result for service in node["services"])
+        return {"job_id": job_id, "check_time": self.tick(), "verbose": verbose,
+                "qingcloud_status": "Abnormal" if attention else "Normal", "result": result}
+
+    def record_check(self, findings: dict[tuple[str, str], tuple[str, str]], verbose: str = "1") -> str:
+        """Record a finished check of every node with these findings; return its job id."""
+        job = self.new_job("CheckQingCloud", ["check_services"], {"n-installer": "installer"})
+        self.check_params[job.job_id] = {"nodes": "all", "verbose": verbose}
+        saved, self.findings = self.findings, dict(findings)
+        self.results[job.job_id] = self.check_result(job.job_id)
+        self.findings = saved
+        self.finish_job(job)
+        return job.job_id
+
+    def job_resources(self, job: FakeJob) -> dict[str, Any]:
+        result = self.results.get(job.job_id)
+        if result is None:
+            return {}
+        counts = {"Normal": 0, "Abnormal": 0, "Unknown": 0, "Ignored": 0}
+        for node in result["result"]:
+            for service in node["services"]:
+                counts[service["status"]] += 1
+        return {"qingcloud_status": result["qingcloud_status"], "counts": counts}
+
+    def _CheckQingCloud(self, params: dict[str, Any]) -> dict[str, Any]:
+        nodes = params.get("nodes", "all")
+        known = {node["hostname"]: node for node in self.role_nodes()}
+        if nodes != "all":
+            unknown = [name for name in nodes.split(",") if name not in known]
+            if unknown:
+                return error_response("CheckQingCloud", 2100, f"nodes: {', '.join(unknown)} not found")
+        checked = known if nodes == "all" else {name: known[name] for name in nodes.split(",")}
+        job = self.new_job("CheckQingCloud", ["connect", "check_services"],
+                           {node["node_id"]: name for name, node in checked.items()})
+        self.check_params[job.job_id] = {"nodes": nodes, "verbose": params.get("verbose", "1")}
+        return {"job_id": job.job_id}
+
+    def _GetStatus(self, params: dict[str, Any]) -> dict[str, Any]:
+        response = super()._GetStatus(params)
+        job = self.find_job(params)
+        if job is not None and job.job_id in self.check_params and job.finished and job.job_id not in self.results:
+            self.results[job.job_id] = self.check_result(job.job_id)
+        return response
+
+    def _GetQingCloudCheckResult(self, params: dict[str, Any]) -> dict[str, Any]:
+        job_id = params.get("job_id") or (list(self.results)[-1] if self.results else None)
+        if job_id is None:
+            return error_response("GetQingCloudCheckResult", 2100, "no check recorded yet")
+        if job_id not in self.results:
+            return error_response("GetQingCloudCheckResult", 2100, f"check {job_id} not found")
+        return dict(self.results[job_id])
+
+
+# ---------------------------------------------------------------------------
+# Every screen at once, for the console, help and snapshot tests
+# (tests/test_console.py, tests/test_tui_help.py, tests/test_snapshots.py)
+# ---------------------------------------------------------------------------
+
+import re as _re  # noqa: E402
+from xml.etree import ElementTree  # noqa: E402
+
+from rich.cells import cell_len  # noqa: E402
+
+# Rich's SVG export places each cell at x = column * 12.2 px (a 20 px font, 0.61 em wide).
+SVG_CELL_WIDTH = 12.2
+
+TOUR_CONFIG_PATH = "tests/fixtures/config-qingcloud.seed.json"
+"""The configuration offered on the configuration screen, relative to the repository, so that
+snapshots do not show where the repository happens to be checked out."""
+
+
+class TourFakeClient:
+    """A client for every screen's actions: it hands each call to the fake that handles that action.
+
+    The fakes of the screens' own tests are kept as they are; an action goes to the
+    first of them whose class (not FakeClient) defines a handler for it, and
+    anything else to the files fake, whose zones are configured and deployed.
+    Each fake keeps its own state, which is enough for screens looked at once.
+    """
+
+    def __init__(self) -> None:
+        self.description = "fake engine"
+        self.base = ConfigFilesFakeClient(nodes=lab_nodes())
+        self.delegates: list[FakeClient] = [
+            self.base,
+            NodeFakeClient(nodes=lab_nodes()),
+            LicensedFakeClient(license_set=[{
+                "license_id": "lc-Fake0001", "status": "enabled", "start_time": "2024-01-01T00:00:00Z",
+                "end_time": "2099-01-01T00:00:00Z", "create_time": "2024-01-01T00:00:00Z",
+                "status_time": "2024-01-01T00:00:00Z", "hypernode_count": 7}],
+                licensed_hypernode_count=7, deployed_hypernode_count=7),
+        ]
+        for name in ("GrowFakeClient", "PlatformTestsFakeClient", "HealthCheckFakeClient"):
+            fake_class = globals().get(name)
+            if fake_class is not None:
+                self.delegates.append(fake_class())
+        self.calls: list[tuple[str, dict[str, Any], str]] = []
+
+    def handler_of(self, action: str) -> FakeClient:
+        for fake in self.delegates:
+            for cls in type(fake).__mro__:
+                if cls is FakeClient:
+                    break
+                if f"_{action}" in cls.__dict__:
+                    return fake
+        return self.base
+
+    async def call(self, action: str, params: dict[str, Any] | None = None,
+                   request_type: str = "QingCloud") -> dict[str, Any]:
+        self.calls.append((action, dict(params or {}), request_type))
+        return await self.handler_of(action).call(action, params, request_type)
+
+    async def close(self) -> None:
+        for fake in self.delegates:
+            await fake.close()
+
+
+def tour_app(*, lang: str = "en", console: bool = False, no_color: bool = False, theme: str | None = None,
+             client: Any = None, steady: bool = True) -> InstallerApp:
+    """Build the app over a TourFakeClient without animations; `steady` also stops cursors blinking."""
+    from tui.console import Display
+
+    fake = client or TourFakeClient()
+
+    async def connect() -> Any:
+        return fake
+
+    app = InstallerApp(connect, lang=lang, poll_interval=0.005, config_path=TOUR_CONFIG_PATH,
+                       display_mode=Display(console=console, no_color=no_color), theme=theme)
+    app.animation_level = "none"
+    if steady:
+        app.cursor_blink = False
+    return app
+
+
+def screen_lines(app: InstallerApp) -> list[str]:
+    """Return the lines of the terminal as the app draws them now, read from its SVG screenshot."""
+    width = app.size.width
+    root = ElementTree.fromstring(app.export_screenshot())
+    rows: dict[int, list[str]] = {}
+    for text in root.iter("{http://www.w3.org/2000/svg}text"):
+        line = _re.search(r"line-(\d+)\)", text.get("clip-path", ""))
+        if line is None:
+            continue
+        row = rows.setdefault(int(line.group(1)), [" "] * width)
+        column = round(float(text.get("x", "0")) / SVG_CELL_WIDTH)
+        for character in (text.text or "").replace("\xa0", " "):
+            if column >= width:
+                break
+            row[column] = character
+            if cell_len(character) == 2 and column + 1 < width:
+                row[column + 1] = ""
+            column += max(1, cell_len(character))
+    return ["".join(rows.get(number, [])) for number in range(app.size.height)]
+
+
+# ---------------------------------------------------------------------------
+# The lab deployed through the API, for the lab tests of the tests and health check screens
+# ---------------------------------------------------------------------------
+
+
+async def wait_for_job(client: Any, job_action: str, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
+    """Poll GetStatus until the job ends; fail after `timeout` seconds."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        status = await client.call("GetStatus", {"job_action": job_action, "job_id": job_id}, "QingCloud")
+        if status.get("status") in ("successful", "failed"):
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{job_action} job {job_id} did not end within {timeout} s: {status}")
+        await asyncio.sleep(0.1)
+
+
+async def deploy_lab_platform(client: Any, config_path: Path) -> None:
+    """Apply the lab's sample configuration and deploy every node with a role, through the API."""
+    document = json.loads(config_path.read_text(encoding="utf-8"))
+    applied = await client.call("ConfigQingCloud", {"config": document.get("config", document)}, "QingCloud")
+    assert applied.get("ret_code") == 0, applied
+    assert (await wait_for_job(client, "ConfigQingCloud", applied["job_id"]))["status"] == "successful"
+
+    nodes = await client.call("DescribeNodes", {}, "Node")
+    node_ids = [node["node_id"] for node in nodes["node_set"] if node.get("role")]
+    deployed = await client.call("DeployQingCloud", {"node_ids": node_ids}, "QingCloud")
+    assert deployed.get("ret_code") == 0, deployed
+    assert (await wait_for_job(client, "DeployQingCloud", deployed["job_id"]))["status"] == "successful"

@@ -55,6 +55,17 @@ PANES = {"browse": "files-view", "edit": "files-edit", "preview": "files-diff", 
 class ConfigFilesScreen(InstallerScreen):
     """Browse, change and restore the zone's editable files; see the module docstring."""
 
+    HELP = N_(
+        "The editable configuration files of a deployed zone, as a tree of keys beside the file's text.\n"
+        "\n"
+        "1. Pick the zone and the file at the top, then move through the keys with the arrow keys.\n"
+        "2. F6 edits the highlighted key's value as YAML; F7 shows the diff the change makes on every node.\n"
+        "3. F8 applies the change with ModifyConfiguration and follows the job; F6 closes the editor "
+        "without a change.\n"
+        "4. F9 lists the earlier changes with their diffs; F8 there restores the file as it was "
+        "before the highlighted change."
+    )
+
     CSS_PATH = "config_files.tcss"
     AUTO_FOCUS = "#files-tree"
 

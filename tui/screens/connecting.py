@@ -15,6 +15,14 @@ from tui.widgets.platform_line import PlatformLine
 class ConnectingScreen(InstallerScreen):
     """Connection progress; ctrl+r retries after a failure."""
 
+    HELP = N_(
+        "Shown while the installer connects to its engine: the lab, the engine on this machine, or "
+        "the server named with --server.\n"
+        "\n"
+        "1. Wait: the overview replaces this screen once the engine answers.\n"
+        "2. If the connection fails, the reason is shown below; ^R tries again and F10 quits."
+    )
+
     BINDINGS = [Binding("ctrl+r", "retry", N_("Retry"))]
 
     def __init__(self) -> None:

@@ -103,6 +103,13 @@ def summarize_scan(entries: list[dict[str, Any]]) -> str:
 class HostKeysScreen(NodeModal):
     """Lists every scanned address with its fingerprints; F9 dismisses with the entries AddNodes can take."""
 
+    HELP_TITLE = N_("Confirm host keys")
+    HELP = N_(
+        "The host key fingerprints that the addresses offered. Compare each with the fingerprint on "
+        "the node's own console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub).\n"
+        "F9 trusts them and adds the nodes; Esc goes back without adding any."
+    )
+
     BINDINGS = [Binding("f9", "confirm", N_("Trust and add"), priority=True)]
 
     def __init__(self, entries: list[dict[str, Any]]) -> None:
@@ -144,6 +151,14 @@ class TrustKeyScreen(NodeModal):
     The engine pins only the key whose fingerprint TrustNodeHostKey names, so the operator
     picks the fingerprint that the node's console shows, one key type out of those offered.
     """
+
+    HELP_TITLE = N_("Host key changed")
+    HELP = N_(
+        "The node offers a host key other than the trusted one. A reinstall does that, and so does "
+        "another machine answering at the node's address.\n"
+        "Check the new fingerprint on the node's console; F9 trusts the highlighted key, Esc keeps "
+        "the old one."
+    )
 
     BINDINGS = [Binding("f9", "confirm", N_("Trust new key"), priority=True)]
 

@@ -141,13 +141,23 @@ class LicenseCodeInput(Input):
 class LicensesScreen(InstallerScreen):
     """Lists licenses (DescribeQingCloudLicenses), requests one (GenerateQingCloudCode), activates one."""
 
+    HELP = N_(
+        "The platform's licenses, and the two steps that add one: request it from the vendor, then "
+        "activate the code the vendor sends back.\n"
+        "\n"
+        "1. F6 opens the request form; F8 creates the application code, and F8 again saves it to a "
+        "file for the vendor.\n"
+        "2. F7 opens the activation: paste the license code (it stays hidden), or name a file and "
+        "press F9, then F8 activates it.\n"
+        "3. ^R reads the licenses again."
+    )
+
     CSS_PATH = "licenses.tcss"
 
     # F8 is bound once per panel, and check_action hides all but the open panel's.
-    # At 80 columns the English footer has room for three of this screen's keys beside
-    # the app's, so ctrl+r stays out of it. The table is also read whenever the screen shows.
+    # The table is also read whenever the screen shows.
     BINDINGS = [
-        Binding("ctrl+r", "refresh", N_("Refresh"), show=False),
+        Binding("ctrl+r", "refresh", N_("Refresh")),
         Binding("f6", "show_panel('request')", N_("Request")),
         Binding("f7", "show_panel('activate')", N_("Activate")),
         Binding("f8", "create_code", N_("Create")),

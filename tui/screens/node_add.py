@@ -58,6 +58,17 @@ class NodeAddScreen(NodeModal):
     operator closes it. A failed call stays in the dialog, so the list can be fixed.
     """
 
+    HELP_TITLE = N_("Add nodes")
+    HELP = N_(
+        "Registers nodes with AddNodes once you have checked their host keys.\n"
+        "\n"
+        "1. Type the nodes' SSH addresses, one per line, or name a file of addresses and press Enter.\n"
+        "2. Set the SSH port and user, and a private key or a password if the installer's own key is "
+        "not on the nodes yet; the password is used once and not kept.\n"
+        "3. F6 scans the host keys. Compare each fingerprint with the one the node's console shows "
+        "(ssh-keygen -lf), then F9 trusts them and adds the nodes."
+    )
+
     BINDINGS = [Binding("f6", "scan", N_("Scan keys"), priority=True)]
 
     def __init__(self) -> None:

@@ -49,6 +49,12 @@ def describe_node_name(node: dict[str, Any]) -> str:
 class DeleteNodeScreen(NodeModal):
     """Asks before DeleteNodes; dismisses with True when the operator confirms with F9."""
 
+    HELP_TITLE = N_("Delete node")
+    HELP = N_(
+        "The installer forgets the node and its host keys; nothing changes on the node itself. F9 "
+        "deletes it, Esc keeps it."
+    )
+
     BINDINGS = [Binding("f9", "confirm", N_("Delete"), priority=True)]
 
     def __init__(self, node: dict[str, Any]) -> None:

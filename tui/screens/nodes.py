@@ -45,13 +45,21 @@ WRONG_STATE = 5200
 class NodesScreen(InstallerScreen):
     """The node inventory, with the keys that add nodes, trust a changed host key and delete a node."""
 
+    HELP = N_(
+        "The registered nodes, with the highlighted node's hardware and host key below the table.\n"
+        "\n"
+        "1. F6 adds nodes: give their SSH addresses, scan their host keys and confirm the fingerprints.\n"
+        "2. F7 reads the highlighted node's host key again and, when it changed, asks before trusting"
+        " the new one.\n"
+        "3. F8 deletes the highlighted node after asking; the engine keeps a deployed node.\n"
+        "4. ^R reads the table again."
+    )
+
     CSS_PATH = "nodes.tcss"
 
-    # NOTE: ctrl+r works but is left out of the footer, because with the app's keys and
-    # F6 to F8 the English footer would need 91 of the 80 columns. The table reloads
-    # by itself whenever the screen shows and after every change made here.
+    # The table also reloads by itself whenever the screen shows and after every change made here.
     BINDINGS = [
-        Binding("ctrl+r", "refresh", N_("Refresh"), show=False),
+        Binding("ctrl+r", "refresh", N_("Refresh")),
         Binding("f6", "add", N_("Add")),
         Binding("f7", "trust_key", N_("Trust key")),
         Binding("f8", "delete", N_("Delete")),

@@ -37,7 +37,25 @@ def describe_platform_state(platform: dict[str, Any]) -> str:
 class OverviewScreen(InstallerScreen):
     """The platform as DescribeQingCloud returns it, per zone, and the nodes from DescribeNodes."""
 
-    BINDINGS = [Binding("ctrl+r", "refresh", N_("Refresh"))]
+    HELP = N_(
+        "The platform at a glance: its state, its zones with their node counts per role, and every "
+        "registered node.\n"
+        "\n"
+        "1. F3 registers the nodes, F4 writes and applies the configuration, F5 deploys it.\n"
+        "2. Come back here to see each zone's deploy state; ^R reads everything again.\n"
+        "3. ^G lists every other screen: scale-out, new zones, upgrades, components, tests, health "
+        "checks, licenses and files."
+    )
+
+    BINDINGS = [
+        Binding("ctrl+r", "refresh", N_("Refresh")),
+        # The app handles F3 to F5 on every screen; these entries only show them in the
+        # footer here, the first screen, where there is room for them.
+        # Priority like the app's own, which would otherwise take their place in the footer.
+        Binding("f3", "app.show_mode('nodes')", N_("Nodes"), priority=True),
+        Binding("f4", "app.show_mode('configuration')", N_("Config"), priority=True),
+        Binding("f5", "app.show_mode('deploy')", N_("Deploy"), priority=True),
+    ]
 
     def compose(self) -> ComposeResult:
         yield PlatformLine()

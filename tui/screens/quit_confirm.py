@@ -9,10 +9,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from tui.i18n import N_, _
+from tui.screens.help import TranslatedBindings
 
 
-class QuitConfirmScreen(ModalScreen[bool]):
+class QuitConfirmScreen(TranslatedBindings, ModalScreen[bool]):
     """Dismisses with True when the operator confirms quitting with F10 again."""
+
+    HELP_TITLE = N_("Quit")
+    HELP = N_(
+        "A job started by this installer is still running, and quitting stops it: the job fails and "
+        "has to be run again.\n"
+        "F10 quits anyway, Esc goes back."
+    )
 
     DEFAULT_CSS = """
     QuitConfirmScreen {

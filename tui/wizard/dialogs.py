@@ -34,6 +34,12 @@ NO_ROLE = "-"
 class WizardDialog(ModalScreen[ResultType]):
     """A centred box over the wizard with its own footer; enter confirms, escape cancels."""
 
+    HELP_TITLE = N_("Dialog")
+    HELP = N_(
+        "A question of the configuration wizard. Enter confirms and Esc cancels; Tab moves between "
+        "the dialog's fields."
+    )
+
     DEFAULT_CSS = """
     WizardDialog {
         align: center middle;
