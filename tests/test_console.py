@@ -288,3 +288,31 @@ async def test_resizing_never_crashes(view):
         assert app.screen is screen
         assert app.size == SIZE
         assert any(line.strip() for line in screen_lines(app)), f"{view.name}: drawn again at 80x24"
+
+
+async def test_unticked_box_reads_empty_at_the_console():
+    from textual.app import App
+    from textual.widgets import Checkbox, SelectionList
+
+    from tests.tui_fakes import screen_lines
+    from tui.console import ConsoleGlyphs
+
+    class Boxes(App):
+        def compose(self):
+            yield Checkbox("ticked", True)
+            yield Checkbox("unticked", False)
+            yield SelectionList(("chosen", 1, True), ("left", 2, False))
+
+    glyphs = ConsoleGlyphs()
+    glyphs.apply()
+    try:
+        async with Boxes().run_test(size=(40, 10)) as pilot:
+            await pilot.pause()
+            text = "\n".join(screen_lines(pilot.app))
+    finally:
+        glyphs.restore()
+
+    assert "[X] ticked" in text
+    assert "[ ] unticked" in text
+    assert "[X] chosen" in text
+    assert "[ ] left" in text

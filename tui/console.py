@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from tui.i18n import CHINESE, ENGLISH, language_from_environment
 
@@ -111,6 +112,49 @@ TREE_ICON_COLLAPSED = "> "
 TREE_ICON_EXPANDED = "v "
 
 
+def blank_when_off(button: property) -> Callable[[Any], Any]:
+    """Wrap ToggleButton._button so that a box that is off shows a space inside its sides."""
+
+    def console_button(toggle: Any) -> Any:
+        from textual.content import Content
+
+        drawn = button.fget(toggle)
+        if toggle.value:
+            return drawn
+        return Content.assemble(*((" " * len(span_text), style) if index == 1 else (span_text, style)
+                                  for index, (span_text, style) in enumerate(content_parts(drawn))))
+
+    return console_button
+
+
+def content_parts(content: Any) -> list[tuple[str, Any]]:
+    """Split a Content of styled spans into (text, style) pairs, one per span."""
+    return [(content.plain[span.start:span.end], span.style) for span in content.spans]
+
+
+def blank_unselected(render_line: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap SelectionList.render_line so that an unselected option's box shows a space."""
+    from rich.segment import Segment
+    from textual.strip import Strip
+    from textual.widgets._toggle_button import ToggleButton
+
+    def console_render_line(selection_list: Any, y: int) -> Any:
+        strip = render_line(selection_list, y)
+        segments = list(strip)
+        if len(segments) < 3 or segments[1].text != ToggleButton.BUTTON_INNER:
+            return strip
+        index = (segments[1].style.meta or {}).get("option") if segments[1].style else None
+        if index is None:
+            return strip
+        option = selection_list.get_option_at_index(index)
+        if option.value in selection_list.selected:
+            return strip
+        segments[1] = Segment(" " * len(segments[1].text), segments[1].style)
+        return Strip(segments, strip.cell_length)
+
+    return console_render_line
+
+
 class ConsoleGlyphs:
     """Swaps Textual's non-ASCII decorations for console ones while a console-mode app runs.
 
@@ -133,13 +177,18 @@ class ConsoleGlyphs:
 
         if self._saved:
             return
+        from textual.widgets import SelectionList
+
         bold_lines = Tree.LINES["default"]
         replacements: list[tuple[type, str, object]] = [
             (ScrollBar, "renderer", console_scrollbar_render()),
-            # NOTE: a check box reads "[X]" ticked or not; only its style differs (bold in the
-            # accent colour, or dim), as Textual draws it. On a monochrome console that is bold or dim.
+            # Textual draws a check box's X whether it is ticked or not, and tells the two
+            # apart by colour only, which an 8-colour or monochrome console may not show:
+            # here an unticked box reads "[ ]".
             (ToggleButton, "BUTTON_LEFT", "["),
             (ToggleButton, "BUTTON_RIGHT", "]"),
+            (ToggleButton, "_button", property(blank_when_off(ToggleButton._button))),
+            (SelectionList, "render_line", blank_unselected(SelectionList.render_line)),
             (Tree, "ICON_NODE", TREE_ICON_COLLAPSED),
             (Tree, "ICON_NODE_EXPANDED", TREE_ICON_EXPANDED),
             # The hovered and selected branches are drawn in heavy lines (┃ ┗ ┣), which CP437 lacks.
