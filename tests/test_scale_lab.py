@@ -93,3 +93,12 @@ async def test_lab_growth_files_scale_pek3a_and_add_pek3c(lab: LabSession):
     assert described["pek3a"]["hyper_node_num"] == 6
     assert described["pek3c"]["is_zone_deployed"] == 1
     assert described["pek3b"]["is_zone_deployed"] == 0, "pek3b was configured but never deployed"
+
+    # The two-zone file from before the scale-out would take the new nodes' roles away.
+    jobs_before = (await call(engine, "DescribeJobs", "Job"))["total_count"]
+    stale = await call(engine, "ConfigQingCloud", config=sample)
+    jobs_after = (await call(engine, "DescribeJobs", "Job"))["total_count"]
+
+    assert stale["ret_code"] == 5200
+    assert "n-test1234 (hyper-repl), n-test2345 (hyper-repl) would lose or change their role" in stale["message"]
+    assert jobs_after == jobs_before

@@ -8,7 +8,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from engine.dispatch import route
-from engine.errors import BAD_REQUEST, ApiError
+from engine.errors import BAD_REQUEST, ApiError, wrong_state
 from engine.jobs import JobContext, StepFailed
 from engine.license.status import is_platform_activated, is_zone_activated
 from engine.models import qingcloud as q
@@ -105,6 +105,34 @@ async def validate_qingcloud_config(
     return response
 
 
+def refuse_dropping_deployed_nodes(engine: "Engine", config: dict[str, Any]) -> None:
+    """Raise 5200 when the new configuration of a zone leaves out or moves a node deployed in it.
+
+    A configuration file loaded from before a scale-out would otherwise take
+    the roles of the nodes the scale-out deployed, and the platform's record
+    would no longer match what runs on them.
+    """
+    from engine.actions.nodes import configured_roles
+
+    current = configured_roles(engine)
+    dropped = []
+    for node_id, (zone_id, role, _sub_roles) in sorted(current.items()):
+        if zone_id not in config:
+            continue
+        node = engine.store.get_node(node_id)
+        if node is None or node.status != "deployed":
+            continue
+        new_roles = (config[zone_id].get("settings") or {}).get("roles") or {}
+        if node_id not in new_roles or str((new_roles[node_id] or {}).get("role", "")) != role:
+            dropped.append(f"{node_id} ({role})")
+
+    if dropped:
+        raise wrong_state(
+            f"config: deployed node(s) {', '.join(dropped)} would lose or change their role; keep them in "
+            "settings.roles with the same role (DescribeQingCloudConfig returns the configuration in use)"
+        )
+
+
 @route("QingCloud", "ConfigQingCloud", q.ConfigQingCloudRequest, changes_state=True)
 async def config_qingcloud(engine: "Engine", request: q.ConfigQingCloudRequest, owner: str) -> dict[str, Any]:
     # Validate before creating the job, so that a bad configuration is rejected
@@ -115,6 +143,7 @@ async def config_qingcloud(engine: "Engine", request: q.ConfigQingCloudRequest, 
         others = len(report.errors) - 1
         more = f" ({others} more error(s); ValidateQingCloudConfig lists them all)" if others else ""
         raise ApiError(BAD_REQUEST, f"config: {first}{more}")
+    refuse_dropping_deployed_nodes(engine, request.config)
 
     zone_ids = sorted(report.zones)
     job = engine.jobs.create(
