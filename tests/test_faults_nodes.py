@@ -74,7 +74,7 @@ async def test_silent_node_times_out_at_step_timeout(make_platform):
 
     job_id = await platform.deploy()
     await platform.wait_for_line(job_id, holding)
-    # The node's connection stays open, but its sshd session and command stop answering.
+    # The node's connection stays open, but its sshd session and command stop responding.
     platform.cluster.freeze(VICTIM.hostname)
     status = await platform.wait_for_job(DEPLOY, job_id)
     lines = await platform.log_lines(DEPLOY, job_id)

@@ -182,9 +182,9 @@ class ConsoleGlyphs:
         bold_lines = Tree.LINES["default"]
         replacements: list[tuple[type, str, object]] = [
             (ScrollBar, "renderer", console_scrollbar_render()),
-            # Textual draws a check box's X whether it is ticked or not, and tells the two
-            # apart by colour only, which an 8-colour or monochrome console may not show:
-            # here an unticked box reads "[ ]".
+            # Textual draws a check box's X whether it is ticked or not and marks the
+            # difference by colour only, which an 8-colour or monochrome console may not
+            # show. Here an unticked box reads "[ ]".
             (ToggleButton, "BUTTON_LEFT", "["),
             (ToggleButton, "BUTTON_RIGHT", "]"),
             (ToggleButton, "_button", property(blank_when_off(ToggleButton._button))),

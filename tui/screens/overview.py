@@ -49,9 +49,9 @@ class OverviewScreen(InstallerScreen):
 
     BINDINGS = [
         Binding("ctrl+r", "refresh", N_("Refresh")),
-        # The app handles F3 to F5 on every screen; these entries only show them in the
-        # footer here, the first screen, where there is room for them.
-        # Priority like the app's own, which would otherwise take their place in the footer.
+        # The app handles F3 to F5 on every screen. These entries only show them in the
+        # footer of this first screen, where there is room. They have priority like the
+        # app's own bindings, because those would otherwise take their place in the footer.
         Binding("f3", "app.show_mode('nodes')", N_("Nodes"), priority=True),
         Binding("f4", "app.show_mode('configuration')", N_("Config"), priority=True),
         Binding("f5", "app.show_mode('deploy')", N_("Deploy"), priority=True),

@@ -151,7 +151,7 @@ class ExportReportDialog(WizardDialog[tuple[str, str]]):
 
 @dataclass(frozen=True)
 class ExportOutcome:
-    """What happened to an export, for the screen's message line."""
+    """Outcome of an export, for the screen's message line."""
 
     text: str
     ok: bool
